@@ -1,0 +1,232 @@
+/* config: load the gateway configuration from a Lua file that returns a table. */
+#include "config.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_PAGE_ROWS 50000
+#define DEFAULT_MAX_BODY  (4L << 20)
+
+static char *dup_or_null(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+/* Read t[key] as a string; missing is NULL. Raises a Lua error on a wrong type. */
+static const char *opt_string(lua_State *L, int t, const char *key, const char *where)
+{
+  lua_getfield(L, t, key);
+  const char *s = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING)
+    s = lua_tostring(L, -1);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "%s: '%s' must be a string", where, key);
+  lua_pop(L, 1); /* the string stays alive: t still refers to it */
+  return s;
+}
+
+static double opt_number(lua_State *L, int t, const char *key, double dflt, const char *where)
+{
+  lua_getfield(L, t, key);
+  double v = dflt;
+  if (lua_type(L, -1) == LUA_TNUMBER)
+    v = lua_tonumber(L, -1);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "%s: '%s' must be a number", where, key);
+  lua_pop(L, 1);
+  if (v < 0) luaL_error(L, "%s: '%s' must not be negative", where, key);
+  return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key, int dflt, const char *where)
+{
+  lua_getfield(L, t, key);
+  int v = dflt;
+  if (lua_type(L, -1) == LUA_TBOOLEAN)
+    v = lua_toboolean(L, -1);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "%s: '%s' must be true or false", where, key);
+  lua_pop(L, 1);
+  return v;
+}
+
+static int valid_id(const char *s)
+{
+  if (!s || !*s || strlen(s) > 64) return 0;
+  for (const char *p = s; *p; p++)
+    if (!(*p == '_' || *p == '-' || *p == '.' || (*p >= '0' && *p <= '9') ||
+          (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+      return 0;
+  return 1;
+}
+
+static gw_user *add_user(lua_State *L, gw_config *cfg)
+{
+  gw_user *u = realloc(cfg->users, (cfg->nusers + 1) * sizeof *u);
+  if (!u) luaL_error(L, "out of memory");
+  cfg->users = u;
+  u = &cfg->users[cfg->nusers++];
+  memset(u, 0, sizeof *u);
+  u->group = -1;
+  return u;
+}
+
+/* Runs as a protected Lua function so every check can simply raise. */
+static int load(lua_State *L)
+{
+  gw_config *cfg = lua_touserdata(L, 2);
+  int t = 1;
+  char where[96];
+
+  const char *db = opt_string(L, t, "database", "config");
+  if (!db) luaL_error(L, "config: 'database' is required (path of the SQLite file)");
+  cfg->database = strdup(db);
+  cfg->listen = dup_or_null(opt_string(L, t, "listen", "config"));
+  cfg->reserve_seconds = opt_number(L, t, "reserve_seconds", 900, "config");
+  cfg->idle_seconds = opt_number(L, t, "idle_seconds", 1800, "config");
+  cfg->page_rows = (long)opt_number(L, t, "page_rows", DEFAULT_PAGE_ROWS, "config");
+  cfg->max_body = (long)opt_number(L, t, "max_body", (double)DEFAULT_MAX_BODY, "config");
+  cfg->log_requests = opt_bool(L, t, "log_requests", 1, "config");
+  if (cfg->page_rows < 1) luaL_error(L, "config: 'page_rows' must be at least 1");
+  if (cfg->max_body < 1024) luaL_error(L, "config: 'max_body' must be at least 1024");
+
+  lua_getfield(L, t, "users");
+  if (!lua_istable(L, -1)) luaL_error(L, "config: 'users' must be a list of tables");
+  int users = lua_gettop(L);
+  for (lua_Integer i = 1;; i++) {
+    if (lua_rawgeti(L, users, i) == LUA_TNIL) break;
+    snprintf(where, sizeof where, "config: users[%lld]", (long long)i);
+    if (!lua_istable(L, -1)) luaL_error(L, "%s must be a table", where);
+    int ut = lua_gettop(L);
+    const char *uid = opt_string(L, ut, "uid", where);
+    if (!valid_id(uid)) luaL_error(L, "%s: 'uid' must be 1-64 of [A-Za-z0-9_.-]", where);
+    if (gw_config_find_user(cfg, uid) >= 0) luaL_error(L, "%s: duplicate uid '%s'", where, uid);
+    const char *pw = opt_string(L, ut, "password", where);
+    const char *hash = opt_string(L, ut, "password_hash", where);
+    if (!pw == !hash) luaL_error(L, "%s: give exactly one of 'password' or 'password_hash'", where);
+    const char *company = opt_string(L, ut, "company", where);
+    int admin = opt_bool(L, ut, "admin", 0, where);
+    gw_user *u = add_user(L, cfg);
+    u->uid = strdup(uid);
+    u->password = dup_or_null(pw);
+    u->password_hash = dup_or_null(hash);
+    u->company = strdup(company ? company : "");
+    u->admin = admin;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+
+  lua_getfield(L, t, "groups");
+  if (!lua_isnil(L, -1)) {
+    if (!lua_istable(L, -1)) luaL_error(L, "config: 'groups' must be a list of tables");
+    int groups = lua_gettop(L);
+    for (lua_Integer i = 1;; i++) {
+      if (lua_rawgeti(L, groups, i) == LUA_TNIL) break;
+      snprintf(where, sizeof where, "config: groups[%lld]", (long long)i);
+      if (!lua_istable(L, -1)) luaL_error(L, "%s must be a table", where);
+      int gt = lua_gettop(L);
+      const char *gid = opt_string(L, gt, "gid", where);
+      if (!valid_id(gid)) luaL_error(L, "%s: 'gid' must be 1-64 of [A-Za-z0-9_.-]", where);
+      if (gw_config_find_group(cfg, gid) >= 0) luaL_error(L, "%s: duplicate gid '%s'", where, gid);
+      const char *owner = opt_string(L, gt, "owner", where);
+      long o = owner ? gw_config_find_user(cfg, owner) : -1;
+      if (o < 0) luaL_error(L, "%s: 'owner' must name a user of 'users'", where);
+      double size = opt_number(L, gt, "size", 0, where);
+      if (size < 1 || size > 10000 || size != (long)size)
+        luaL_error(L, "%s: 'size' must be a whole number from 1 to 10000", where);
+      const char *mpw = opt_string(L, gt, "member_password", where);
+
+      gw_group_config *g = realloc(cfg->groups, (cfg->ngroups + 1) * sizeof *g);
+      if (!g) luaL_error(L, "out of memory");
+      cfg->groups = g;
+      g = &cfg->groups[cfg->ngroups];
+      g->gid = strdup(gid);
+      g->owner = (size_t)o;
+      g->size = (size_t)size;
+      g->first_member = cfg->nusers;
+      cfg->ngroups++;
+      for (size_t m = 0; m < g->size; m++) {
+        char uid[96];
+        snprintf(uid, sizeof uid, "%s_%zu", gid, m);
+        if (gw_config_find_user(cfg, uid) >= 0)
+          luaL_error(L, "%s: member '%s' clashes with another user", where, uid);
+        const gw_user *ou = &cfg->users[o];
+        gw_user *u = add_user(L, cfg); /* may move cfg->users: ou read before */
+        ou = &cfg->users[o];
+        u->uid = strdup(uid);
+        /* Members share the owner's password unless the group names its own. */
+        u->password = dup_or_null(mpw ? mpw : ou->password);
+        u->password_hash = mpw ? NULL : dup_or_null(ou->password_hash);
+        u->company = strdup(ou->company);
+        u->group = (int)(cfg->ngroups - 1);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+int gw_config_load(const char *path, gw_config *cfg, char *err, size_t errlen)
+{
+  memset(cfg, 0, sizeof *cfg);
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  luaL_openlibs(L);
+  int rc = -1;
+  if (luaL_loadfile(L, path) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    snprintf(err, errlen, "%s", lua_tostring(L, -1));
+  } else if (!lua_istable(L, -1)) {
+    snprintf(err, errlen, "%s: the file must return a table", path);
+  } else {
+    lua_pushcfunction(L, load);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, cfg);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+      snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    else
+      rc = 0;
+  }
+  lua_close(L);
+  if (rc) gw_config_free(cfg);
+  return rc;
+}
+
+void gw_config_free(gw_config *cfg)
+{
+  for (size_t i = 0; i < cfg->nusers; i++) {
+    gw_user *u = &cfg->users[i];
+    free(u->uid);
+    free(u->password);
+    free(u->password_hash);
+    free(u->company);
+  }
+  for (size_t i = 0; i < cfg->ngroups; i++) free(cfg->groups[i].gid);
+  free(cfg->users);
+  free(cfg->groups);
+  free(cfg->database);
+  free(cfg->listen);
+  memset(cfg, 0, sizeof *cfg);
+}
+
+long gw_config_find_user(const gw_config *cfg, const char *uid)
+{
+  if (!uid) return -1;
+  for (size_t i = 0; i < cfg->nusers; i++)
+    if (cfg->users[i].uid && strcmp(cfg->users[i].uid, uid) == 0) return (long)i;
+  return -1;
+}
+
+long gw_config_find_group(const gw_config *cfg, const char *gid)
+{
+  if (!gid) return -1;
+  for (size_t i = 0; i < cfg->ngroups; i++)
+    if (strcmp(cfg->groups[i].gid, gid) == 0) return (long)i;
+  return -1;
+}

@@ -1,0 +1,55 @@
+/*
+ * config: the gateway's configuration, read from a Lua file that returns a table.
+ *
+ * Users of the config file come first in `users`; every pool member ("<gid>_<i>") is added
+ * after them as a user of its own, so a user index names any login ID.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct gw_user {
+  char *uid;
+  char *password;      /* clear text, or NULL when password_hash is set */
+  char *password_hash; /* crypt(3) string, or NULL */
+  char *company;       /* "" when the config names none: they all share one */
+  int admin;           /* an administrator of its company */
+  int group;           /* index into groups when a pool member, else -1 */
+} gw_user;
+
+typedef struct gw_group_config {
+  char *gid;
+  size_t owner; /* user index of the owner */
+  size_t size;
+  size_t first_member; /* user index of "<gid>_0"; members follow in order */
+} gw_group_config;
+
+typedef struct gw_config {
+  char *database;
+  char *listen; /* "HOST:PORT", NULL = default */
+  gw_user *users;
+  size_t nusers;
+  gw_group_config *groups;
+  size_t ngroups;
+  double reserve_seconds; /* hold after a member logs out without reluid */
+  double idle_seconds;    /* a WARM session ends after this long unused; 0 = never */
+  long page_rows;         /* the most rows one getdata reply carries */
+  long max_body;          /* largest request body accepted, bytes */
+  int log_requests;       /* one line per request on stderr */
+} gw_config;
+
+/* Load and check the file. 0 or -1 with a message naming the field in err. */
+int gw_config_load(const char *path, gw_config *cfg, char *err, size_t errlen);
+void gw_config_free(gw_config *cfg);
+
+/* Index of a user, or -1. */
+long gw_config_find_user(const gw_config *cfg, const char *uid);
+long gw_config_find_group(const gw_config *cfg, const char *gid);
+
+/* 1 when the clear password is right for the user (plain compare or crypt(3)). */
+int gw_auth_check(const gw_user *u, const char *clear);
+/* 1 when user may administer the group: its owner, or an admin of the owner's company. */
+int gw_auth_may_admin(const gw_config *cfg, size_t user, size_t group);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * gateway: the state one tt-gateway process shares between its request threads.
+ *
+ * Locking: `lock` guards the session slots, every session's refs, and the SAM pools. It is
+ * never held while SQL runs. A session's own `lock` serializes the requests on that session
+ * (the platform runs one transaction per session at a time) and guards its current result.
+ * Order: a thread holding a session lock may take the gateway lock, never the reverse.
+ */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "sam.h"
+#include "store.h"
+
+typedef struct gw_macro gw_macro;
+
+typedef struct gw_session {
+  int64_t sid;
+  char enc[40]; /* the per-session password every call presents with the sid */
+  size_t user;
+  int64_t gen;  /* catalog generation at login: the tables this session sees */
+  sqlite3 *db;  /* its own connection; the current result lives in its temp schema */
+  pthread_mutex_t lock;
+  int refs;        /* under the gateway lock: the slot holds one, each request one */
+  int ended;       /* atomic: logged out, killed, reset or timed out */
+  double last_used;
+  /* The current result, under lock. */
+  int has_result;
+  char *res_table; /* table the query started from */
+  int64_t res_rows;
+  size_t res_ncols;
+  gw_column *res_cols;
+  int64_t cursor; /* next row for relative getdata */
+} gw_session;
+
+typedef struct gw_gateway {
+  gw_config cfg;
+  pthread_mutex_t lock;
+  gw_session **sessions; /* one slot per user: an ID has at most one platform session */
+  gw_sam_group *pools;   /* one per configured group, same order */
+  sqlite3 *db;           /* catalog connection for housekeeping, under lock */
+  gw_macro *macro;
+  uint64_t rng;
+  int gc_wanted; /* a session ended since the last store gc */
+} gw_gateway;
+
+/* Ends of a session, for the pool bookkeeping. */
+typedef enum {
+  GW_END_LOGOUT = 1, /* the member logged out: RESERVED if it was held */
+  GW_END_KILLED,     /* another login with kill=yes took the ID */
+  GW_END_POOL,       /* flushpool, resetpool, reluid of a MARKED ID: the pool already knows */
+  GW_END_IDLE,       /* idle timeout */
+  GW_END_SHUTDOWN,
+} gw_end_reason;
+
+double gw_now(void); /* monotonic seconds */
+double gw_wallclock(void);
+
+int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen); /* after cfg is loaded */
+void gw_gateway_free(gw_gateway *gw);
+/* Idle timeouts, reserved holds, and dropping table versions no session needs. */
+void gw_gateway_tick(gw_gateway *gw);
+
+/* Start a session for a user and put it in the user's slot (which must be empty). */
+int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, size_t errlen);
+/* Under the gateway lock: put a new session in its slot, taking a reference for the caller. */
+void gw_sess_attach_locked(gw_gateway *gw, gw_session *s);
+/* The live session of user with this sid and password, with a reference; NULL if none.
+ * *wrong_password is set when the sid is live but the password is not its own. */
+gw_session *gw_sess_acquire(gw_gateway *gw, size_t user, int64_t sid, const char *enc,
+                            int *wrong_password);
+void gw_sess_release(gw_gateway *gw, gw_session *s);
+void gw_sess_release_locked(gw_gateway *gw, gw_session *s);
+/* Under the gateway lock: end the user's session, interrupting any SQL it runs. */
+void gw_sess_end_locked(gw_gateway *gw, size_t user, gw_end_reason why);
+int gw_sess_is_ended(gw_session *s);
+void gw_sess_touch(gw_gateway *gw, gw_session *s);
+/* Drop the current result (under the session lock). */
+void gw_sess_clear_result(gw_session *s);
+
+/* Pool of the user if it is a member, with its member index. */
+gw_sam_group *gw_member_pool(gw_gateway *gw, size_t user, size_t *member);
+
+#endif

@@ -1,0 +1,17 @@
+/* http: the gateway's HTTP front (libmicrohttpd): routing, bodies, logging. */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+
+#include <stddef.h>
+
+#include "gateway.h"
+
+typedef struct gw_http gw_http;
+
+/* Listen on "HOST:PORT" ("[::1]:PORT" for IPv6; port 0 picks a free one) and serve. On success
+ * *url holds "http://HOST:PORT/" with the real port. */
+int gw_http_start(gw_gateway *gw, const char *listen, gw_http **out, char *url, size_t urllen,
+                  char *err, size_t errlen);
+void gw_http_stop(gw_http *h);
+
+#endif

@@ -1,0 +1,187 @@
+/* request: parse an XML API request body and render the <out> reply. */
+#include "request.h"
+
+#include <libxml/parser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Escape '<' inside quoted attribute values so a strict parser accepts real-world macros such
+ * as <sel value="i_<10"/>. Everything else passes through unchanged. */
+static char *escape_attr_lt(const char *s, size_t n, size_t *outlen)
+{
+  gw_buf b = {0};
+  int in_tag = 0;
+  char quote = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else if (c == '<') {
+        gw_buf_add(&b, s + start, i - start);
+        gw_buf_puts(&b, "&lt;");
+        start = i + 1;
+      }
+    } else if (in_tag) {
+      if (c == '"' || c == '\'')
+        quote = c;
+      else if (c == '>')
+        in_tag = 0;
+    } else if (c == '<') {
+      /* Comments, CDATA and processing instructions are not tags with attributes. */
+      if (i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?')) {
+        const char *end = NULL;
+        if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0)
+          end = strstr(s + i, "-->");
+        else if (n - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0)
+          end = strstr(s + i, "]]>");
+        if (end) i = (size_t)(end - s) + 2;
+        continue;
+      }
+      in_tag = 1;
+    }
+  }
+  gw_buf_add(&b, s + start, n - start);
+  if (b.oom) {
+    gw_buf_free(&b);
+    return NULL;
+  }
+  return gw_buf_take(&b, outlen);
+}
+
+int gw_req_parse_body(gw_request *rq, const char *body, size_t len, char *err, size_t errlen)
+{
+  size_t i = 0;
+  while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) i++;
+  if (i == len) return 0; /* an empty body is no body */
+  if (memchr(body, '\0', len)) {
+    snprintf(err, errlen, "XML error: the body contains a NUL byte");
+    return -1;
+  }
+  size_t n;
+  char *fixed = escape_attr_lt(body, len, &n);
+  if (!fixed) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  /* NONET: never fetch anything a document points at; no entity expansion flags. */
+  xmlDocPtr doc = xmlReadMemory(fixed, (int)n, "in.xml", NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  free(fixed);
+  if (!doc) {
+    const xmlError *e = xmlGetLastError();
+    if (e && e->message) {
+      size_t ml = strlen(e->message);
+      while (ml && e->message[ml - 1] == '\n') ml--;
+      snprintf(err, errlen, "XML error: %.*s (line %d, column %d)", (int)ml, e->message, e->line,
+               e->int2);
+    } else {
+      snprintf(err, errlen, "XML error: the body is not well-formed");
+    }
+    return -1;
+  }
+  xmlNodePtr root = xmlDocGetRootElement(doc);
+  if (!root || xmlStrcmp(root->name, BAD_CAST "in") != 0) {
+    snprintf(err, errlen, "XML error: the body must be rooted at <in>, not <%s>",
+             root ? (const char *)root->name : "");
+    xmlFreeDoc(doc);
+    return -1;
+  }
+  rq->doc = doc;
+  rq->in = root;
+  return 0;
+}
+
+void gw_req_free(gw_request *rq)
+{
+  if (rq->doc) xmlFreeDoc(rq->doc);
+  rq->doc = NULL;
+  rq->in = NULL;
+}
+
+xmlNodePtr gw_req_child(xmlNodePtr parent, const char *name)
+{
+  if (!parent) return NULL;
+  for (xmlNodePtr c = parent->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, BAD_CAST name) == 0) return c;
+  return NULL;
+}
+
+char *gw_req_child_text(xmlNodePtr parent, const char *name)
+{
+  xmlNodePtr c = gw_req_child(parent, name);
+  if (!c) return NULL;
+  xmlChar *t = xmlNodeGetContent(c);
+  char *s = strdup(t ? (const char *)t : "");
+  xmlFree(t);
+  /* Names and numbers never carry surrounding blanks; formatted XML often adds them. */
+  size_t a = 0, z = strlen(s);
+  while (s[a] == ' ' || s[a] == '\n' || s[a] == '\r' || s[a] == '\t') a++;
+  while (z > a && (s[z - 1] == ' ' || s[z - 1] == '\n' || s[z - 1] == '\r' || s[z - 1] == '\t'))
+    z--;
+  memmove(s, s + a, z - a);
+  s[z - a] = '\0';
+  return s;
+}
+
+char *gw_req_ops(xmlNodePtr in)
+{
+  xmlNodePtr ops = gw_req_child(in, "ops");
+  if (!ops) return NULL;
+  int has_elements = 0;
+  for (xmlNodePtr c = ops->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE) has_elements = 1;
+  if (!has_elements) {
+    xmlChar *t = xmlNodeGetContent(ops);
+    char *s = strdup(t ? (const char *)t : "");
+    xmlFree(t);
+    return s;
+  }
+  xmlBufferPtr xb = xmlBufferCreate();
+  for (xmlNodePtr c = ops->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE) xmlNodeDump(xb, ops->doc, c, 0, 0);
+  char *s = strdup((const char *)xmlBufferContent(xb));
+  xmlBufferFree(xb);
+  return s;
+}
+
+void gw_reply_set(gw_reply *rp, int rc, const char *fmt, ...)
+{
+  char tmp[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  rp->rc = rc;
+  gw_buf_reset(&rp->msg);
+  gw_buf_puts(&rp->msg, tmp);
+}
+
+char *gw_reply_render(gw_reply *rp, size_t *len)
+{
+  gw_buf out = {0};
+  if (rp->body.oom || rp->msg.oom) {
+    rp->rc = 1;
+    gw_buf_reset(&rp->msg);
+    gw_buf_puts(&rp->msg, "out of memory while building the reply");
+    gw_buf_reset(&rp->body);
+  }
+  gw_buf_reserve(&out, rp->body.len + rp->msg.len + 96);
+  gw_buf_puts(&out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<out><rc>");
+  gw_buf_int(&out, rp->rc);
+  gw_buf_puts(&out, "</rc><msg>");
+  if (rp->msg.len) gw_buf_xml(&out, rp->msg.data, rp->msg.len);
+  gw_buf_puts(&out, "</msg>");
+  if (rp->body.len) gw_buf_add(&out, rp->body.data, rp->body.len);
+  gw_buf_puts(&out, "</out>\n");
+  return gw_buf_take(&out, len);
+}
+
+void gw_reply_free(gw_reply *rp)
+{
+  gw_buf_free(&rp->msg);
+  gw_buf_free(&rp->body);
+}

@@ -1,0 +1,94 @@
+/*
+ * store: the gateway's tables in SQLite.
+ *
+ * Every import of a table makes a new version. Versions are numbered by one counter shared by
+ * all tables (the catalog's `version` column), so a single number, the generation, names a
+ * consistent view of every table: a session remembers the generation current at its login and
+ * resolves each table name to the newest version not newer than it.
+ *
+ * Layout in the database file:
+ *   tt_catalog(version INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, title TEXT,
+ *              nrows INTEGER, loaded_at REAL)           -- one row per table version
+ *   tt_columns(version, pos, name, type, format, label)  -- its columns, pos from 0
+ *   tt_v<version>(_r INTEGER PRIMARY KEY, <columns>...)  -- its rows; _r = 1..nrows keeps order
+ *
+ * Errors: functions return 0 or a negative GW_STORE_* code and write a message naming the
+ * problem (and for CSV input the line and column) into err.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+  GW_STORE_OK = 0,
+  GW_STORE_ERR_IO = -1,      /* cannot open or read a file */
+  GW_STORE_ERR_INPUT = -2,   /* bad CSV: ragged row, value not of its type, bad header */
+  GW_STORE_ERR_NAME = -3,    /* bad table name */
+  GW_STORE_ERR_NOTABLE = -4, /* no such table in this generation */
+  GW_STORE_ERR_DB = -5,      /* SQLite failed */
+};
+
+typedef struct gw_column {
+  char *name;   /* reference name: [A-Za-z][A-Za-z0-9_]* */
+  char type;    /* 'i' (32-bit int), 'j' (64-bit int), 'f' (double), 'a' (text) */
+  char *format; /* display format, may be NULL (e.g. "type:date" for YYYYMMDD ints) */
+  char *label;  /* heading, may be NULL (then the name is the heading) */
+} gw_column;
+
+typedef struct gw_table_info {
+  int64_t version;   /* catalog version; the rows live in tt_v<version> */
+  char *name;        /* dotted path */
+  char *title;       /* may be NULL */
+  int64_t nrows;
+  double loaded_at;  /* unix time, seconds */
+  size_t ncols;
+  gw_column *cols;
+} gw_table_info;
+
+/* Open (creating if asked) a database, WAL mode, busy timeout, catalog tables ensured. */
+int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t errlen);
+
+/* A table name is a dotted path of two or more identifiers: "pub.demo.retail.item". */
+int gw_store_valid_name(const char *name);
+
+/* Load a CSV file as a new version of `table`, all or nothing. Header cells are `name` or
+ * `name:t` with t one of i j f a; untyped columns are inferred. An empty field is N/A. */
+int gw_store_import_csv(sqlite3 *db, const char *table, const char *csv_path, char *err,
+                        size_t errlen);
+
+/* Largest version in the catalog (0 when empty): the generation a new session sees. */
+int gw_store_generation(sqlite3 *db, int64_t *gen);
+
+/* The version of `table` visible at generation `gen`. GW_STORE_ERR_NOTABLE when none. */
+int gw_store_resolve(sqlite3 *db, const char *table, int64_t gen, gw_table_info *out, char *err,
+                     size_t errlen);
+void gw_table_info_free(gw_table_info *t);
+
+/* Call fn for every table visible at generation gen, in name order; fn returns nonzero to stop. */
+typedef int (*gw_store_list_fn)(void *ud, const gw_table_info *t);
+int gw_store_list(sqlite3 *db, int64_t gen, gw_store_list_fn fn, void *ud, char *err,
+                  size_t errlen);
+
+/* Drop every version that is neither the newest of its table nor visible at one of the
+ * generations in live[0..nlive). Returns the number of versions dropped, or a negative code. */
+int gw_store_gc(sqlite3 *db, const int64_t *live, size_t nlive, char *err, size_t errlen);
+
+/* ---- writing a version row by row --------------------------------------------------------
+ * gw_store_begin opens a write transaction, adds the catalog and column rows of a new version
+ * of `table` and creates its tt_v<version> table. Bind ?1..?ncols of gw_store_row's statement
+ * (an unbound parameter is N/A) and call gw_store_next once per row; _r is numbered for you.
+ * gw_store_commit records nrows and commits; gw_store_abort (or any failure of begin or commit)
+ * rolls everything back; after gw_store_next fails, call gw_store_abort. Commit and abort free
+ * the writer. The CSV importer and the demo writer both use this. */
+typedef struct gw_store_writer gw_store_writer;
+int gw_store_begin(sqlite3 *db, const char *table, const char *title, const gw_column *cols,
+                   size_t ncols, gw_store_writer **w, char *err, size_t errlen);
+sqlite3_stmt *gw_store_row(gw_store_writer *w); /* the insert statement: bind ?1..?ncols */
+int gw_store_next(gw_store_writer *w, char *err, size_t errlen);   /* step + reset + clear */
+int gw_store_commit(gw_store_writer *w, char *err, size_t errlen); /* sets nrows, commits, frees */
+void gw_store_abort(gw_store_writer *w); /* rolls back, frees w; NULL is ok */
+
+#endif

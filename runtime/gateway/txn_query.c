@@ -1,0 +1,532 @@
+/* txn_query: query, getdata, querydata, tabinfo and dir. */
+#include "macro.h"
+#include "txn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- metadata --------------------------------------------------------------------------- */
+
+static void render_th(gw_buf *b, const gw_column *c, size_t index)
+{
+  gw_buf_puts(b, "<th name=\"");
+  gw_buf_xmls(b, c->name);
+  gw_buf_printf(b, "\" type=\"%c\"", c->type);
+  if (c->format) {
+    gw_buf_puts(b, " format=\"");
+    gw_buf_xmls(b, c->format);
+    gw_buf_puts(b, "\"");
+  }
+  gw_buf_printf(b, " index=\"%zu\">", index);
+  gw_buf_xmls(b, c->label ? c->label : c->name);
+  gw_buf_puts(b, "</th>");
+}
+
+static void render_cols(gw_buf *b, const gw_column *cols, const size_t *pick, size_t n)
+{
+  gw_buf_puts(b, "<cols>");
+  for (size_t i = 0; i < n; i++) render_th(b, &cols[pick ? pick[i] : i], pick ? pick[i] : i);
+  gw_buf_puts(b, "</cols>");
+}
+
+static void iso_time(double t, char *out, size_t len)
+{
+  time_t secs = (time_t)t;
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- query ------------------------------------------------------------------------------ */
+
+/* Run the query of the request into the session's current result. 0 or -1 with rp set. */
+static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_reply *rp)
+{
+  char *name = gw_req_child_text(rq->in, "name");
+  if (!name || !*name) {
+    free(name);
+    gw_reply_set(rp, 8, "Missing element <name> (the table to query)");
+    return -1;
+  }
+  if (!gw_store_valid_name(name)) {
+    gw_reply_set(rp, 16, "Invalid table name '%.200s'", name);
+    free(name);
+    return -1;
+  }
+  char *ops = gw_req_ops(rq->in);
+  gw_plan plan;
+  int rc;
+  char msg[1024];
+  int err = gw_macro_compile(gw->macro, s->db, s->gen, name, ops, &plan, &rc, msg, sizeof msg);
+  free(ops);
+  if (err) {
+    gw_reply_set(rp, rc, "%s", msg);
+    free(name);
+    return -1;
+  }
+
+  gw_sess_clear_result(s);
+  gw_buf sql = {0};
+  gw_buf_puts(&sql, "CREATE TEMP TABLE res(");
+  for (size_t i = 0; i < plan.ncols; i++) gw_buf_printf(&sql, "%sc%zu", i ? "," : "", i);
+  gw_buf_puts(&sql, ")");
+  int src = sqlite3_exec(s->db, sql.data, 0, 0, 0);
+  gw_buf_reset(&sql);
+  gw_buf_puts(&sql, "INSERT INTO temp.res ");
+  gw_buf_puts(&sql, plan.sql);
+  sqlite3_stmt *st = NULL;
+  s->has_result = 1; /* so clear_result drops the temp table whatever happens next */
+  if (src == SQLITE_OK) src = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
+  if (src == SQLITE_OK && gw_plan_bind(&plan, st)) src = SQLITE_RANGE;
+  if (src == SQLITE_OK) {
+    src = sqlite3_step(st);
+    if (src == SQLITE_DONE) src = SQLITE_OK;
+  }
+  gw_buf_free(&sql);
+  if (src != SQLITE_OK) {
+    if (gw_sess_is_ended(s))
+      gw_reply_set(rp, 35, "Not logged in: the session ended while the query ran");
+    else
+      gw_reply_set(rp, 1, "Query failed: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    gw_sess_clear_result(s);
+    gw_plan_free(&plan);
+    free(name);
+    return -1;
+  }
+  sqlite3_finalize(st);
+  s->res_rows = sqlite3_last_insert_rowid(s->db);
+  if (sqlite3_changes64(s->db) == 0) s->res_rows = 0;
+  s->res_cols = plan.cols;
+  s->res_ncols = plan.ncols;
+  plan.cols = NULL;
+  plan.ncols = 0;
+  s->res_table = name;
+  s->cursor = 0;
+  gw_plan_free(&plan);
+  return 0;
+}
+
+static void render_query_meta(gw_buf *b, gw_session *s)
+{
+  gw_buf_puts(b, "<table name=\"");
+  gw_buf_xmls(b, s->res_table);
+  gw_buf_printf(b, "\" nrows=\"%lld\" ncols=\"%zu\">", (long long)s->res_rows, s->res_ncols);
+  render_cols(b, s->res_cols, NULL, s->res_ncols);
+  gw_buf_puts(b, "</table>");
+}
+
+/* ---- getdata ---------------------------------------------------------------------------- */
+
+typedef struct page_request {
+  int64_t first; /* 0-based */
+  int64_t count;
+  int relative;
+  int csv;
+  char sep[16];
+  char linesep[16];
+  size_t *pick; /* column indexes */
+  size_t npick;
+} page_request;
+
+static int parse_int(const char *s, int64_t *v)
+{
+  if (!s || !*s) return -1;
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  if (errno || *end || x < 0) return -1;
+  *v = x;
+  return 0;
+}
+
+static int child_int(xmlNodePtr parent, const char *name, int64_t *v, int *present, gw_reply *rp)
+{
+  char *t = gw_req_child_text(parent, name);
+  *present = t != NULL;
+  if (!t) return 0;
+  int bad = parse_int(t, v);
+  if (bad) gw_reply_set(rp, 9, "Invalid value of <%s>: '%.40s' (a whole number >= 0)", name, t);
+  free(t);
+  return bad ? -1 : 0;
+}
+
+/* Read <cols>, <rows> and <format> of a getdata or querydata body. */
+static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request *pr, gw_reply *rp)
+{
+  int64_t cap = gw->cfg.page_rows;
+  memset(pr, 0, sizeof *pr);
+  pr->relative = 1;
+  pr->first = s->cursor;
+  pr->count = cap;
+  strcpy(pr->sep, ",");
+  strcpy(pr->linesep, "\n");
+
+  xmlNodePtr rows = gw_req_child(in, "rows");
+  if (rows) {
+    xmlChar *mode = xmlGetProp(rows, BAD_CAST "mode");
+    int m = mode ? atoi((const char *)mode) : 0;
+    int known = mode && (xmlStrcmp(mode, BAD_CAST "1") == 0 || xmlStrcmp(mode, BAD_CAST "2") == 0);
+    xmlFree(mode);
+    if (!known) {
+      gw_reply_set(rp, mode ? 13 : 11,
+                   "<rows> needs mode=\"1\" (relative) or mode=\"2\" (absolute)");
+      return -1;
+    }
+    int present;
+    if (m == 1) {
+      int64_t next;
+      if (child_int(rows, "next", &next, &present, rp)) return -1;
+      if (!present) {
+        gw_reply_set(rp, 8, "Missing element <next> in <rows mode=\"1\">");
+        return -1;
+      }
+      pr->count = next;
+    } else {
+      int64_t start = 0, end = 0;
+      int has_end;
+      if (child_int(rows, "start", &start, &present, rp)) return -1;
+      if (!present) {
+        gw_reply_set(rp, 8, "Missing element <start> in <rows mode=\"2\">");
+        return -1;
+      }
+      if (child_int(rows, "end", &end, &has_end, rp)) return -1;
+      if (!has_end) {
+        gw_reply_set(rp, 8, "Missing element <end> in <rows mode=\"2\">");
+        return -1;
+      }
+      if (end < start) {
+        gw_reply_set(rp, 9, "<rows mode=\"2\">: <end> %lld is before <start> %lld", (long long)end,
+                     (long long)start);
+        return -1;
+      }
+      pr->relative = 0;
+      pr->first = start;
+      pr->count = end - start;
+    }
+  }
+  if (pr->count > cap) pr->count = cap;
+
+  xmlNodePtr format = gw_req_child(in, "format");
+  if (format) {
+    xmlChar *type = xmlGetProp(format, BAD_CAST "type");
+    if (type && xmlStrcmp(type, BAD_CAST "csv") == 0)
+      pr->csv = 1;
+    else if (type && xmlStrcmp(type, BAD_CAST "xml") != 0) {
+      gw_reply_set(rp, 13, "Invalid format type '%.40s' (xml or csv)", (const char *)type);
+      xmlFree(type);
+      return -1;
+    }
+    xmlFree(type);
+    char *sep = gw_req_child_text(format, "sep");
+    char *linesep = gw_req_child_text(format, "linesep");
+    /* An empty <sep> means no separator, which nobody can read back: keep the default. */
+    if (sep && *sep) snprintf(pr->sep, sizeof pr->sep, "%s", sep);
+    if (linesep && *linesep) snprintf(pr->linesep, sizeof pr->linesep, "%s", linesep);
+    free(sep);
+    free(linesep);
+  }
+
+  xmlNodePtr cols = gw_req_child(in, "cols");
+  size_t want = 0;
+  for (xmlNodePtr c = cols ? cols->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, BAD_CAST "col") == 0) want++;
+  pr->npick = want ? want : s->res_ncols;
+  pr->pick = calloc(pr->npick ? pr->npick : 1, sizeof *pr->pick);
+  if (!pr->pick) {
+    gw_reply_set(rp, 1, "out of memory");
+    return -1;
+  }
+  if (!want) {
+    for (size_t i = 0; i < pr->npick; i++) pr->pick[i] = i;
+    return 0;
+  }
+  gw_buf missing = {0};
+  size_t k = 0;
+  for (xmlNodePtr c = cols->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "col") != 0) continue;
+    xmlChar *t = xmlNodeGetContent(c);
+    const char *nm = t ? (const char *)t : "";
+    size_t i;
+    for (i = 0; i < s->res_ncols && strcasecmp(s->res_cols[i].name, nm) != 0; i++) {
+    }
+    if (i == s->res_ncols) {
+      gw_buf_printf(&missing, "%s%.64s", missing.len ? ", " : "", nm);
+    } else {
+      pr->pick[k++] = i;
+    }
+    xmlFree(t);
+  }
+  if (missing.len) {
+    gw_reply_set(rp, 36, "<cols> names columns absent from the result: %s", missing.data);
+    gw_buf_free(&missing);
+    return -1;
+  }
+  return 0;
+}
+
+static void add_cdata(gw_buf *b, const char *s, size_t n)
+{
+  /* "]]>" cannot stand inside CDATA: close and reopen around it. Control characters are not
+   * allowed in XML at all, so they are dropped. */
+  gw_buf_puts(b, "<![CDATA[");
+  size_t start = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == ']' && i + 2 < n && s[i + 1] == ']' && s[i + 2] == '>') {
+      gw_buf_add(b, s + start, i + 2 - start);
+      gw_buf_puts(b, "]]><![CDATA[");
+      start = i + 2;
+    } else if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') {
+      gw_buf_add(b, s + start, i - start);
+      start = i + 1;
+    }
+  }
+  gw_buf_add(b, s + start, n - start);
+  gw_buf_puts(b, "]]>");
+}
+
+static void format_value(gw_buf *b, sqlite3_stmt *st, int i, char type)
+{
+  switch (type) {
+  case 'i':
+  case 'j':
+    gw_buf_int(b, sqlite3_column_int64(st, i));
+    break;
+  case 'f':
+    gw_buf_double(b, sqlite3_column_double(st, i));
+    break;
+  default:
+    break;
+  }
+}
+
+/* Render one page of the current result. */
+static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
+{
+  int64_t first = pr->first < s->res_rows ? pr->first : s->res_rows;
+  int64_t count = pr->count;
+  if (count > s->res_rows - first) count = s->res_rows - first;
+
+  gw_buf sql = {0};
+  gw_buf_puts(&sql, "SELECT ");
+  for (size_t i = 0; i < pr->npick; i++) gw_buf_printf(&sql, "%sc%zu", i ? "," : "", pr->pick[i]);
+  if (!pr->npick) gw_buf_puts(&sql, "NULL");
+  gw_buf_puts(&sql, " FROM temp.res WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid");
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
+  gw_buf_free(&sql);
+  if (src != SQLITE_OK) {
+    gw_reply_set(rp, 1, "getdata failed: %s", sqlite3_errmsg(s->db));
+    return;
+  }
+  sqlite3_bind_int64(st, 1, first);
+  sqlite3_bind_int64(st, 2, first + count);
+
+  gw_buf *b = &rp->body;
+  gw_buf_puts(b, "<table name=\"");
+  gw_buf_xmls(b, s->res_table);
+  gw_buf_printf(b, "\" nrows=\"%lld\" first=\"%lld\" count=\"%lld\">", (long long)s->res_rows,
+                (long long)first, (long long)count);
+  render_cols(b, s->res_cols, pr->pick, pr->npick);
+  gw_buf_puts(b, "</table>");
+
+  gw_buf csv = {0};
+  int64_t got = 0;
+  if (pr->csv) {
+    for (size_t i = 0; i < pr->npick; i++) {
+      if (i) gw_buf_puts(&csv, pr->sep);
+      const char *nm = s->res_cols[pr->pick[i]].name;
+      gw_buf_csv(&csv, nm, strlen(nm), pr->sep);
+    }
+    gw_buf_puts(&csv, pr->linesep);
+  } else {
+    gw_buf_puts(b, "<data>");
+  }
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    got++;
+    if (!pr->csv) gw_buf_puts(b, "<tr>");
+    for (size_t i = 0; i < pr->npick; i++) {
+      char type = s->res_cols[pr->pick[i]].type;
+      int null = sqlite3_column_type(st, (int)i) == SQLITE_NULL;
+      if (pr->csv) {
+        if (i) gw_buf_puts(&csv, pr->sep);
+        if (null) continue;
+        if (type == 'a')
+          gw_buf_csv(&csv, (const char *)sqlite3_column_text(st, (int)i),
+                     (size_t)sqlite3_column_bytes(st, (int)i), pr->sep);
+        else
+          format_value(&csv, st, (int)i, type);
+      } else if (null) {
+        gw_buf_puts(b, "<td/>");
+      } else {
+        gw_buf_puts(b, "<td>");
+        if (type == 'a')
+          gw_buf_xml(b, (const char *)sqlite3_column_text(st, (int)i),
+                     (size_t)sqlite3_column_bytes(st, (int)i));
+        else
+          format_value(b, st, (int)i, type);
+        gw_buf_puts(b, "</td>");
+      }
+    }
+    if (pr->csv)
+      gw_buf_puts(&csv, pr->linesep);
+    else
+      gw_buf_puts(b, "</tr>");
+  }
+  if (src != SQLITE_DONE) {
+    gw_reply_set(rp, gw_sess_is_ended(s) ? 35 : 1, "getdata failed: %s", sqlite3_errmsg(s->db));
+    gw_buf_reset(b);
+  } else {
+    if (pr->csv) {
+      gw_buf_puts(b, "<csv>");
+      add_cdata(b, csv.data, csv.len);
+      gw_buf_puts(b, "</csv>");
+    } else {
+      gw_buf_puts(b, "</data>");
+    }
+    if (pr->relative) s->cursor = first + got;
+    gw_reply_set(rp, 0, "%lld rows", (long long)got);
+  }
+  gw_buf_free(&csv);
+  sqlite3_finalize(st);
+}
+
+static void getdata_locked(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_reply *rp)
+{
+  if (!s->has_result) {
+    gw_reply_set(rp, 21, "No query specified: run query before getdata");
+    return;
+  }
+  page_request pr;
+  if (parse_page(gw, s, rq->in, &pr, rp) == 0) render_page(s, &pr, rp);
+  free(pr.pick);
+}
+
+void gw_txn_query(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  gw_session *s = gw_txn_session(gw, rq, rp);
+  if (!s) return;
+  pthread_mutex_lock(&s->lock);
+  if (run_query(gw, s, rq, rp) == 0) {
+    gw_reply_set(rp, 0, "%lld rows", (long long)s->res_rows);
+    render_query_meta(&rp->body, s);
+  }
+  pthread_mutex_unlock(&s->lock);
+  gw_sess_release(gw, s);
+}
+
+void gw_txn_getdata(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  gw_session *s = gw_txn_session(gw, rq, rp);
+  if (!s) return;
+  pthread_mutex_lock(&s->lock);
+  getdata_locked(gw, s, rq, rp);
+  pthread_mutex_unlock(&s->lock);
+  gw_sess_release(gw, s);
+}
+
+void gw_txn_querydata(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  gw_session *s = gw_txn_session(gw, rq, rp);
+  if (!s) return;
+  pthread_mutex_lock(&s->lock);
+  if (run_query(gw, s, rq, rp) == 0) getdata_locked(gw, s, rq, rp);
+  pthread_mutex_unlock(&s->lock);
+  gw_sess_release(gw, s);
+}
+
+/* ---- tabinfo and dir -------------------------------------------------------------------- */
+
+static void render_table_info(gw_buf *b, const gw_table_info *t, int with_cols)
+{
+  char when[32];
+  iso_time(t->loaded_at, when, sizeof when);
+  gw_buf_puts(b, "<table name=\"");
+  gw_buf_xmls(b, t->name);
+  gw_buf_printf(b, "\" nrows=\"%lld\" ncols=\"%zu\" version=\"%lld\" loaded=\"%s\" loadedunix=\"",
+                (long long)t->nrows, t->ncols, (long long)t->version, when);
+  gw_buf_double(b, t->loaded_at);
+  gw_buf_puts(b, "\"><title>");
+  gw_buf_xmls(b, t->title ? t->title : "");
+  gw_buf_puts(b, "</title>");
+  if (with_cols) render_cols(b, t->cols, NULL, t->ncols);
+  gw_buf_puts(b, "</table>");
+}
+
+void gw_txn_tabinfo(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  gw_session *s = gw_txn_session(gw, rq, rp);
+  if (!s) return;
+  char *name = gw_req_child_text(rq->in, "name");
+  if (!name || !*name) {
+    gw_reply_set(rp, 8, "Missing element <name> (the table)");
+  } else if (!gw_store_valid_name(name)) {
+    gw_reply_set(rp, 16, "Invalid table name '%.200s'", name);
+  } else {
+    gw_table_info t;
+    char err[256];
+    memset(&t, 0, sizeof t);
+    pthread_mutex_lock(&s->lock);
+    int e = gw_store_resolve(s->db, name, s->gen, &t, err, sizeof err);
+    pthread_mutex_unlock(&s->lock);
+    if (e == GW_STORE_ERR_NOTABLE)
+      gw_reply_set(rp, 17, "No such table: %.200s", name);
+    else if (e)
+      gw_reply_set(rp, 1, "tabinfo failed: %s", err);
+    else {
+      gw_reply_set(rp, 0, "OK");
+      render_table_info(&rp->body, &t, 1);
+    }
+    gw_table_info_free(&t);
+  }
+  free(name);
+  gw_sess_release(gw, s);
+}
+
+typedef struct dir_ctx {
+  gw_buf *b;
+  const char *prefix;
+  size_t n;
+} dir_ctx;
+
+static int dir_entry(void *ud, const gw_table_info *t)
+{
+  dir_ctx *d = ud;
+  size_t pl = strlen(d->prefix);
+  if (pl && (strncmp(t->name, d->prefix, pl) != 0 || t->name[pl] != '.')) return 0;
+  render_table_info(d->b, t, 0);
+  d->n++;
+  return 0;
+}
+
+void gw_txn_dir(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  gw_session *s = gw_txn_session(gw, rq, rp);
+  if (!s) return;
+  char *path = gw_req_child_text(rq->in, "path");
+  gw_buf list = {0};
+  dir_ctx d = {&list, path ? path : "", 0};
+  char err[256];
+  pthread_mutex_lock(&s->lock);
+  int e = gw_store_list(s->db, s->gen, dir_entry, &d, err, sizeof err);
+  pthread_mutex_unlock(&s->lock);
+  if (e) {
+    gw_reply_set(rp, 1, "dir failed: %s", err);
+  } else if (d.n == 0 && path && *path) {
+    gw_reply_set(rp, 15, "No such directory: %.200s", path);
+  } else {
+    gw_reply_set(rp, 0, "%zu tables", d.n);
+    gw_buf_puts(&rp->body, "<dir path=\"");
+    gw_buf_xmls(&rp->body, d.prefix);
+    gw_buf_puts(&rp->body, "\">");
+    if (list.len) gw_buf_add(&rp->body, list.data, list.len);
+    gw_buf_puts(&rp->body, "</dir>");
+  }
+  gw_buf_free(&list);
+  free(path);
+  gw_sess_release(gw, s);
+}

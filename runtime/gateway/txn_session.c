@@ -1,0 +1,180 @@
+/* txn_session: login, logout, and the checks every transaction shares. */
+#include "txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+  const char *api;
+  gw_txn_fn fn;
+} txns[] = {
+    {"login", gw_txn_login},
+    {"logout", gw_txn_logout},
+    {"query", gw_txn_query},
+    {"getdata", gw_txn_getdata},
+    {"querydata", gw_txn_querydata},
+    {"tabinfo", gw_txn_tabinfo},
+    {"dir", gw_txn_dir},
+    {"getuid", gw_txn_getuid},
+    {"reluid", gw_txn_reluid},
+    {"flushpool", gw_txn_flushpool},
+    {"resetpool", gw_txn_resetpool},
+    {"warmpool", gw_txn_warmpool},
+    {"samstatus", gw_txn_samstatus},
+};
+
+gw_txn_fn gw_txn_find(const char *api)
+{
+  for (size_t i = 0; i < sizeof txns / sizeof txns[0]; i++)
+    if (strcmp(txns[i].api, api) == 0) return txns[i].fn;
+  return NULL;
+}
+
+long gw_txn_user(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  if (!rq->uid || !*rq->uid) {
+    gw_reply_set(rp, 3, "Missing user id (uid)");
+    return -1;
+  }
+  long u = gw_config_find_user(&gw->cfg, rq->uid);
+  if (u < 0) gw_reply_set(rp, 4, "Invalid user id or password");
+  return u;
+}
+
+long gw_txn_clear_login(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  long u = gw_txn_user(gw, rq, rp);
+  if (u < 0) return -1;
+  if (!gw_auth_check(&gw->cfg.users[u], rq->pswd)) {
+    gw_reply_set(rp, 4, "Invalid user id or password");
+    return -1;
+  }
+  return u;
+}
+
+gw_session *gw_txn_session(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  long u = gw_txn_user(gw, rq, rp);
+  if (u < 0) return NULL;
+  char *end = NULL;
+  long long sid = rq->sid ? strtoll(rq->sid, &end, 10) : 0;
+  if (!rq->sid || !*rq->sid || *end) {
+    gw_reply_set(rp, 35, "Not logged in (no valid sid)");
+    return NULL;
+  }
+  int wrong_password = 0;
+  gw_session *s = gw_sess_acquire(gw, (size_t)u, sid, rq->pswd, &wrong_password);
+  if (!s) {
+    if (wrong_password)
+      gw_reply_set(rp, 4, "Invalid user id or password for this session");
+    else
+      gw_reply_set(rp, 35, "Not logged in (session %lld is not active)", sid);
+    return NULL;
+  }
+  gw_sess_touch(gw, s);
+  return s;
+}
+
+gw_session *gw_txn_start_session(gw_gateway *gw, size_t user, gw_reply *rp, int *created)
+{
+  *created = 0;
+  char err[256] = "";
+  gw_session *fresh;
+  if (gw_sess_create(gw, user, &fresh, err, sizeof err)) {
+    gw_reply_set(rp, 41, "Cannot start a session: %s", err);
+    return NULL;
+  }
+  pthread_mutex_lock(&gw->lock);
+  gw_session *s = gw->sessions[user];
+  if (s) {
+    s->refs++; /* another request logged the ID in meanwhile: share that session */
+  } else {
+    gw_sess_attach_locked(gw, fresh);
+    s = fresh;
+    fresh = NULL;
+    *created = 1;
+  }
+  pthread_mutex_unlock(&gw->lock);
+  if (fresh) {
+    fresh->refs = 1;
+    gw_sess_release(gw, fresh);
+  }
+  return s;
+}
+
+static void reply_session(gw_reply *rp, const gw_session *s, const char *msg)
+{
+  gw_reply_set(rp, 0, "%s", msg);
+  gw_buf_printf(&rp->body, "<sid>%lld</sid><pswd>%s</pswd><version>tt-gateway %s</version>",
+                (long long)s->sid, s->enc, "0.1.0");
+}
+
+void gw_txn_login(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  const char *kill = rq->kill && *rq->kill ? rq->kill : "yes";
+  if (strcmp(kill, "yes") && strcmp(kill, "no") && strcmp(kill, "possess") &&
+      strcmp(kill, "auth")) {
+    gw_reply_set(rp, 9, "Invalid value for kill: '%s' (yes, no, possess or auth)", kill);
+    return;
+  }
+  long u = gw_txn_clear_login(gw, rq, rp);
+  if (u < 0) return;
+  if (strcmp(kill, "auth") == 0) {
+    gw_reply_set(rp, 0, "Authenticated");
+    return;
+  }
+
+  pthread_mutex_lock(&gw->lock);
+  gw_session *s = gw->sessions[u];
+  if (s && strcmp(kill, "no") == 0) {
+    pthread_mutex_unlock(&gw->lock);
+    gw_reply_set(rp, 5, "Already logged in: %s has an active session", rq->uid);
+    return;
+  }
+  if (s && strcmp(kill, "possess") == 0) {
+    s->refs++;
+    pthread_mutex_unlock(&gw->lock);
+    gw_sess_touch(gw, s);
+    reply_session(rp, s, "Possessed the running session");
+    gw_sess_release(gw, s);
+    return;
+  }
+  if (s) gw_sess_end_locked(gw, (size_t)u, GW_END_KILLED);
+  pthread_mutex_unlock(&gw->lock);
+
+  for (int attempt = 0; attempt < 3; attempt++) {
+    int created;
+    s = gw_txn_start_session(gw, (size_t)u, rp, &created);
+    if (!s) return;
+    /* A concurrent login won the slot. possess shares it; no and yes must not. */
+    if (created || strcmp(kill, "possess") == 0) break;
+    if (strcmp(kill, "no") == 0) {
+      gw_sess_release(gw, s);
+      gw_reply_set(rp, 5, "Already logged in: %s has an active session", rq->uid);
+      return;
+    }
+    pthread_mutex_lock(&gw->lock);
+    if (gw->sessions[u] == s) gw_sess_end_locked(gw, (size_t)u, GW_END_KILLED);
+    gw_sess_release_locked(gw, s);
+    pthread_mutex_unlock(&gw->lock);
+    s = NULL;
+  }
+  if (!s) {
+    gw_reply_set(rp, 5, "Already logged in: concurrent logins of %s", rq->uid);
+    return;
+  }
+  reply_session(rp, s, "Logged in");
+  gw_sess_release(gw, s);
+}
+
+void gw_txn_logout(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
+{
+  gw_session *s = gw_txn_session(gw, rq, rp);
+  if (!s) return;
+  pthread_mutex_lock(&gw->lock);
+  if (gw->sessions[s->user] == s) gw_sess_end_locked(gw, s->user, GW_END_LOGOUT);
+  gw_sess_release_locked(gw, s);
+  pthread_mutex_unlock(&gw->lock);
+  gw_reply_set(rp, 0, "Logged out");
+}

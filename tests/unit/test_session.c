@@ -1,0 +1,206 @@
+/* Unit tests: configuration loading, password checks, and the session table with its pool
+ * bookkeeping. No HTTP: the gateway state is driven directly. */
+#include "config.h"
+#include "gateway.h"
+
+#include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                     \
+  do {                                                                                  \
+    if (cond) passed++;                                                                 \
+    else {                                                                              \
+      failed++;                                                                         \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                   \
+    }                                                                                   \
+  } while (0)
+
+static char dir[64];
+
+static const char *write_file(const char *name, const char *text)
+{
+  static char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+static int load(const char *text, gw_config *cfg, char *err, size_t errlen)
+{
+  return gw_config_load(write_file("cfg.lua", text), cfg, err, errlen);
+}
+
+static void test_config(void)
+{
+  gw_config cfg;
+  char err[512];
+  int rc = load("return { database = 'x.db', users = {"
+                "{ uid = 'owner1', password = 'secret1', company = 'acme' },"
+                "{ uid = 'admin1', password = 'pw', company = 'acme', admin = true },"
+                "{ uid = 'boss', password = 'pw', company = 'other', admin = true },"
+                "{ uid = 'loner', password = 'pw' } },"
+                "groups = { { gid = 'pool1', owner = 'owner1', size = 3 },"
+                "           { gid = 'p2', owner = 'loner', size = 1, member_password = 'm' } },"
+                "reserve_seconds = 5, idle_seconds = 7, page_rows = 100 }",
+                &cfg, err, sizeof err);
+  CHECK(rc == 0);
+  if (rc) {
+    fprintf(stderr, "config: %s\n", err);
+    return;
+  }
+  CHECK(cfg.nusers == 4 + 3 + 1);
+  CHECK(cfg.ngroups == 2);
+  CHECK(cfg.reserve_seconds == 5 && cfg.idle_seconds == 7 && cfg.page_rows == 100);
+  long m = gw_config_find_user(&cfg, "pool1_2");
+  CHECK(m >= 0 && cfg.users[m].group == 0);
+  CHECK(m >= 0 && gw_auth_check(&cfg.users[m], "secret1")); /* the owner's password */
+  CHECK(m >= 0 && strcmp(cfg.users[m].company, "acme") == 0);
+  long p = gw_config_find_user(&cfg, "p2_0");
+  CHECK(p >= 0 && gw_auth_check(&cfg.users[p], "m") && !gw_auth_check(&cfg.users[p], "pw"));
+  CHECK(gw_config_find_user(&cfg, "pool1_3") < 0);
+  CHECK(gw_config_find_user(&cfg, "loner") >= 0 && cfg.users[3].company[0] == '\0');
+  /* who may administer pool1: its owner and an admin of acme, not another company's admin */
+  CHECK(gw_auth_may_admin(&cfg, 0, 0));
+  CHECK(gw_auth_may_admin(&cfg, 1, 0));
+  CHECK(!gw_auth_may_admin(&cfg, 2, 0));
+  CHECK(!gw_auth_may_admin(&cfg, 3, 0));
+  CHECK(!gw_auth_check(&cfg.users[0], "secret2"));
+  CHECK(!gw_auth_check(&cfg.users[0], NULL));
+  CHECK(!gw_auth_check(&cfg.users[0], "secret1x"));
+  gw_config_free(&cfg);
+  gw_config_free(&cfg); /* twice is fine */
+
+  struct {
+    const char *text, *expect;
+  } bad[] = {
+    {"return 1", "must return a table"},
+    {"return {}", "'database' is required"},
+    {"return { database = 'x', users = { { uid = 'a' } } }", "exactly one of 'password'"},
+    {"return { database = 'x', users = { { uid = 'a b', password = 'p' } } }", "'uid' must be"},
+    {"return { database = 'x', users = { { uid = 'a', password = 'p' }, { uid = 'a', password = 'p' } } }",
+     "duplicate uid 'a'"},
+    {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = 'g', owner = 'z', size = 2 } } }",
+     "groups[1]: 'owner' must name a user"},
+    {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = 'g', owner = 'a', size = 0 } } }",
+     "'size' must be a whole number"},
+    {"return { database = 'x', users = {}, idle_seconds = 'soon' }", "'idle_seconds' must be a number"},
+    {"return { database = 'x', users = { { uid = 'g_0', password = 'p' }, { uid = 'a', password = 'p' } }, groups = { { gid = 'g', owner = 'a', size = 1 } } }",
+     "clashes with another user"},
+    {"syntax error here", "syntax error"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = '\0';
+    CHECK(load(bad[i].text, &cfg, err, sizeof err) == -1);
+    CHECK(strstr(err, bad[i].expect) != NULL);
+    if (!strstr(err, bad[i].expect)) fprintf(stderr, "  got: %s\n  want: %s\n", err, bad[i].expect);
+  }
+}
+
+static void test_crypt(void)
+{
+  struct crypt_data data;
+  memset(&data, 0, sizeof data);
+  const char *hash = crypt_r("s3cret", "$6$saltsalt$", &data);
+  CHECK(hash && hash[0] == '$');
+  gw_user u = {0};
+  u.password_hash = (char *)hash;
+  CHECK(gw_auth_check(&u, "s3cret"));
+  CHECK(!gw_auth_check(&u, "s3cret "));
+  CHECK(!gw_auth_check(&u, ""));
+  u.password_hash = "*";
+  CHECK(!gw_auth_check(&u, "*"));
+}
+
+static void test_sessions(void)
+{
+  char text[512], err[512] = "";
+  snprintf(text, sizeof text,
+           "return { database = '%s/s.db', users = { { uid = 'owner1', password = 'pw' } },"
+           "groups = { { gid = 'g', owner = 'owner1', size = 2 } }, reserve_seconds = 60 }",
+           dir);
+  gw_gateway gw;
+  memset(&gw, 0, sizeof gw);
+  CHECK(load(text, &gw.cfg, err, sizeof err) == 0);
+  CHECK(gw_gateway_init(&gw, err, sizeof err) == 0);
+  if (err[0]) fprintf(stderr, "init: %s\n", err);
+
+  gw_session *s;
+  CHECK(gw_sess_create(&gw, 0, &s, err, sizeof err) == 0);
+  pthread_mutex_lock(&gw.lock);
+  gw_sess_attach_locked(&gw, s);
+  pthread_mutex_unlock(&gw.lock);
+  gw_sess_release(&gw, s);
+  CHECK(s->sid >= 1000000000 && strncmp(s->enc, "__", 2) == 0);
+
+  int wrong;
+  gw_session *a = gw_sess_acquire(&gw, 0, s->sid, s->enc, &wrong);
+  CHECK(a == s && !wrong && s->refs == 2);
+  CHECK(gw_sess_acquire(&gw, 0, s->sid, "__nope", &wrong) == NULL && wrong);
+  CHECK(gw_sess_acquire(&gw, 0, s->sid + 1, s->enc, &wrong) == NULL && !wrong);
+  CHECK(gw_sess_acquire(&gw, 1, s->sid, s->enc, &wrong) == NULL);
+
+  /* Ending the session while a request holds it: the request's reference keeps it alive. */
+  pthread_mutex_lock(&gw.lock);
+  gw_sess_end_locked(&gw, 0, GW_END_KILLED);
+  gw_sess_end_locked(&gw, 0, GW_END_KILLED); /* twice is fine */
+  pthread_mutex_unlock(&gw.lock);
+  CHECK(gw_sess_is_ended(a) && a->refs == 1);
+  CHECK(gw_sess_acquire(&gw, 0, a->sid, a->enc, &wrong) == NULL);
+  gw_sess_release(&gw, a);
+
+  /* A member's login and logout drive its pool state. */
+  long m0 = gw_config_find_user(&gw.cfg, "g_0");
+  size_t idx;
+  CHECK(m0 >= 0 && gw_member_pool(&gw, (size_t)m0, &idx) == &gw.pools[0] && idx == 0);
+  CHECK(gw_member_pool(&gw, 0, &idx) == NULL);
+  size_t got;
+  CHECK(gw_sam_getuid(&gw.pools[0], gw_now(), &got) == 0 && got == 0);
+  CHECK(gw_sess_create(&gw, (size_t)m0, &s, err, sizeof err) == 0);
+  pthread_mutex_lock(&gw.lock);
+  gw_sess_attach_locked(&gw, s);
+  gw_sess_release_locked(&gw, s);
+  CHECK(gw.pools[0].members[0].state == GW_SAM_BUSY && gw.pools[0].members[0].has_session);
+  gw_sess_end_locked(&gw, (size_t)m0, GW_END_LOGOUT);
+  CHECK(gw.pools[0].members[0].state == GW_SAM_RESERVED);
+  CHECK(gw.sessions[m0] == NULL);
+  pthread_mutex_unlock(&gw.lock);
+
+  /* Two sessions never share a sid. */
+  gw_session *x, *y;
+  CHECK(gw_sess_create(&gw, 0, &x, err, sizeof err) == 0);
+  CHECK(gw_sess_create(&gw, (size_t)m0 + 1, &y, err, sizeof err) == 0);
+  pthread_mutex_lock(&gw.lock);
+  gw_sess_attach_locked(&gw, x);
+  gw_sess_attach_locked(&gw, y);
+  gw_sess_release_locked(&gw, x);
+  gw_sess_release_locked(&gw, y);
+  CHECK(x->sid != y->sid && strcmp(x->enc, y->enc) != 0);
+  pthread_mutex_unlock(&gw.lock);
+
+  gw_gateway_tick(&gw);
+  gw_gateway_free(&gw); /* ends the sessions left */
+}
+
+int main(void)
+{
+  snprintf(dir, sizeof dir, "/tmp/tt-unit.XXXXXX");
+  if (!mkdtemp(dir)) return 1;
+  test_config();
+  printf("config: done\n");
+  test_crypt();
+  printf("crypt: done\n");
+  test_sessions();
+  printf("sessions: done\n");
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
