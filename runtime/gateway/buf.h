@@ -19,7 +19,7 @@ void gw_buf_add(gw_buf *b, const char *s, size_t n);
 void gw_buf_puts(gw_buf *b, const char *s);
 void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_buf_int(gw_buf *b, int64_t v);
-void gw_buf_double(gw_buf *b, double v); /* shortest form that reads back the same */
+void gw_buf_double(gw_buf *b, double v);             /* shortest form that reads back the same */
 void gw_buf_xml(gw_buf *b, const char *s, size_t n); /* escape for text and attribute values */
 void gw_buf_xmls(gw_buf *b, const char *s);          /* same, NUL-terminated; NULL adds nothing */
 /* A CSV field (RFC 4180): quoted when it holds sep, a quote, CR or LF. */

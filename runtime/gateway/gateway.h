@@ -23,11 +23,11 @@ typedef struct gw_session {
   int64_t sid;
   char enc[40]; /* the per-session password every call presents with the sid */
   size_t user;
-  int64_t gen;  /* catalog generation at login: the tables this session sees */
-  sqlite3 *db;  /* its own connection; the current result lives in its temp schema */
+  int64_t gen; /* catalog generation at login: the tables this session sees */
+  sqlite3 *db; /* its own connection; the current result lives in its temp schema */
   pthread_mutex_t lock;
-  int refs;        /* under the gateway lock: the slot holds one, each request one */
-  int ended;       /* atomic: logged out, killed, reset or timed out */
+  int refs;  /* under the gateway lock: the slot holds one, each request one */
+  int ended; /* atomic: logged out, killed, reset or timed out */
   double last_used;
   /* The current result, under lock. */
   int has_result;

@@ -1,14 +1,33 @@
 /* request: parse an XML API request body and render the <out> reply. */
 #include "request.h"
 
+#include <ctype.h>
 #include <libxml/parser.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Escape '<' inside quoted attribute values so a strict parser accepts real-world macros such
- * as <sel value="i_<10"/>. Everything else passes through unchanged. */
+/* An entity or character reference starts at s[i] ('&'): "&name;", "&#10;" or "&#x0a;". */
+static int is_reference(const char *s, size_t i, size_t n)
+{
+  size_t j = i + 1;
+  if (j < n && s[j] == '#') {
+    j++;
+    int hex = j < n && s[j] == 'x';
+    if (hex) j++;
+    size_t start = j;
+    while (j < n && (hex ? isxdigit((unsigned char)s[j]) : isdigit((unsigned char)s[j]))) j++;
+    return j > start && j < n && s[j] == ';';
+  }
+  size_t start = j;
+  while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '_')) j++;
+  return j > start && j < n && s[j] == ';';
+}
+
+/* Escape '<' and a bare '&' inside quoted attribute values so a strict parser accepts
+ * real-world macros such as <sel value="i_<10"/> and <sel value="(a>0)&(b>0)"/>. Everything
+ * else passes through unchanged. */
 static char *escape_attr_lt(const char *s, size_t n, size_t *outlen)
 {
   gw_buf b = {0};
@@ -20,9 +39,9 @@ static char *escape_attr_lt(const char *s, size_t n, size_t *outlen)
     if (quote) {
       if (c == quote)
         quote = 0;
-      else if (c == '<') {
+      else if (c == '<' || (c == '&' && !is_reference(s, i, n))) {
         gw_buf_add(&b, s + start, i - start);
-        gw_buf_puts(&b, "&lt;");
+        gw_buf_puts(&b, c == '<' ? "&lt;" : "&amp;");
         start = i + 1;
       }
     } else if (in_tag) {

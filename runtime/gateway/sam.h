@@ -29,18 +29,18 @@ typedef enum {
 } gw_sam_state;
 
 enum {
-  GW_SAM_ERR_BUSY = -1,    /* no free member: "System is busy" (rc 38) */
-  GW_SAM_ERR_MEMBER = -2,  /* not a member of this group */
+  GW_SAM_ERR_BUSY = -1,   /* no free member: "System is busy" (rc 38) */
+  GW_SAM_ERR_MEMBER = -2, /* not a member of this group */
   GW_SAM_ERR_NOMEM = -3,
 };
 
 typedef struct gw_sam_member {
   char *uid;
   gw_sam_state state;
-  int has_session;       /* the member has a live platform session */
-  double since;          /* when it entered this state */
-  double last_used;      /* last request on its session, for the idle timeout */
-  double reserved_until; /* RESERVED only */
+  int has_session;        /* the member has a live platform session */
+  double since;           /* when it entered this state */
+  double last_used;       /* last request on its session, for the idle timeout */
+  double reserved_until;  /* RESERVED only */
   unsigned long handouts; /* times getuid handed it out */
 } gw_sam_member;
 
@@ -99,7 +99,7 @@ int gw_sam_warm(gw_sam_group *g, double now, gw_sam_action *acts, size_t *nacts,
 int gw_sam_tick(gw_sam_group *g, double now, gw_sam_action *acts, size_t *nacts);
 
 size_t gw_sam_count_free(const gw_sam_group *g); /* COLD + WARM */
-const char *gw_sam_state_name(gw_sam_state s); /* "COLD", "WARM", ... */
+const char *gw_sam_state_name(gw_sam_state s);   /* "COLD", "WARM", ... */
 
 /* Invariants (used in assert): every state valid, no RESERVED member has a session. */
 int gw_sam_check(const gw_sam_group *g);

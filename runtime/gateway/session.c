@@ -44,6 +44,7 @@ int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen)
     snprintf(err, errlen, "out of memory");
     return -1;
   }
+  double now = gw_now();
   for (size_t i = 0; i < gw->cfg.ngroups; i++) {
     const gw_group_config *g = &gw->cfg.groups[i];
     if (gw_sam_group_init(&gw->pools[i], g->gid, gw->cfg.users[g->owner].uid, g->size,
@@ -51,6 +52,8 @@ int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen)
       snprintf(err, errlen, "out of memory");
       return -1;
     }
+    /* Every ID has been COLD since the gateway started. */
+    for (size_t m = 0; m < g->size; m++) gw->pools[i].members[m].since = now;
   }
   if (gw_store_open(gw->cfg.database, 1, &gw->db, err, errlen)) return -1;
   if (gw_macro_new(&gw->macro, err, errlen)) return -1;
@@ -90,6 +93,13 @@ static void session_free(gw_session *s)
   free(s);
 }
 
+/* sqlite3_interrupt stops only statements already running; this catches a session that ended
+ * just before its statement started. */
+static int stop_if_ended(void *ud)
+{
+  return gw_sess_is_ended(ud);
+}
+
 int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, size_t errlen)
 {
   gw_session *s = calloc(1, sizeof *s);
@@ -105,6 +115,7 @@ int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, siz
     session_free(s);
     return -1;
   }
+  sqlite3_progress_handler(s->db, 10000, stop_if_ended, s);
   pthread_mutex_lock(&gw->lock);
   for (;;) {
     s->sid = 1000000000 + (int64_t)(next_random(gw) % 9000000000ULL);

@@ -39,11 +39,11 @@ typedef struct gw_column {
 } gw_column;
 
 typedef struct gw_table_info {
-  int64_t version;   /* catalog version; the rows live in tt_v<version> */
-  char *name;        /* dotted path */
-  char *title;       /* may be NULL */
+  int64_t version; /* catalog version; the rows live in tt_v<version> */
+  char *name;      /* dotted path */
+  char *title;     /* may be NULL */
   int64_t nrows;
-  double loaded_at;  /* unix time, seconds */
+  double loaded_at; /* unix time, seconds */
   size_t ncols;
   gw_column *cols;
 } gw_table_info;

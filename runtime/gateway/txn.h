@@ -14,8 +14,8 @@ typedef void (*gw_txn_fn)(gw_gateway *gw, const gw_request *rq, gw_reply *rp);
 gw_txn_fn gw_txn_find(const char *api);
 
 /* Shared checks. Each returns -1 (or NULL) after setting the reply's rc and message. */
-long gw_txn_user(gw_gateway *gw, const gw_request *rq, gw_reply *rp);         /* rc 3, 4 */
-long gw_txn_clear_login(gw_gateway *gw, const gw_request *rq, gw_reply *rp);  /* + password */
+long gw_txn_user(gw_gateway *gw, const gw_request *rq, gw_reply *rp);           /* rc 3, 4 */
+long gw_txn_clear_login(gw_gateway *gw, const gw_request *rq, gw_reply *rp);    /* + password */
 gw_session *gw_txn_session(gw_gateway *gw, const gw_request *rq, gw_reply *rp); /* rc 35 */
 /* Start a session for user and put it in its slot, unless one appeared meanwhile (then that
  * one is returned, with a reference, and *created is 0). NULL on failure with the reply set. */

@@ -151,12 +151,15 @@ describe("tt-gateway queries", function()
     end
     assert.are.equal("2", count(early))
     assert.are.equal("3", count(late))
-    local v_early = g:scall(early, "tabinfo", "<in><name>test.snap</name></in>").root:child("table").attrs.version
-    local v_late = g:scall(late, "tabinfo", "<in><name>test.snap</name></in>").root:child("table").attrs.version
+    local function version(sess)
+      return g:scall(sess, "tabinfo", "<in><name>test.snap</name></in>").root:child("table").attrs.version
+    end
+    local v_early, v_late = version(early), version(late)
     assert.are_not.equal(v_early, v_late)
     -- the old version stays while the early session lives, and goes after it ends
     local function versions()
-      local out = gateway.run("sqlite3 " .. gateway.q(db) .. " \"SELECT count(*) FROM tt_catalog WHERE name='test.snap'\"")
+      local sql = "SELECT count(*) FROM tt_catalog WHERE name='test.snap'"
+      local out = gateway.run("sqlite3 " .. gateway.q(db) .. " " .. gateway.q(sql))
       return tonumber(out)
     end
     gateway.sleep(1.5)

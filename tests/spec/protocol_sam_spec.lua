@@ -64,7 +64,8 @@ describe("tt-gateway SAM pools", function()
       local cmds = {}
       for i = 1, 24 do
         local out = string.format("%s/getuid-%d-%d.xml", dir, round, i)
-        cmds[#cmds + 1] = g:curl_command(with(OWNER, { api = "getuid", apiversion = 3 }), nil, { out = out }) .. " >/dev/null &"
+        local cmd = g:curl_command(with(OWNER, { api = "getuid", apiversion = 3 }), nil, { out = out })
+        cmds[#cmds + 1] = cmd .. " >/dev/null &"
       end
       gateway.sh(table.concat(cmds, "\n") .. "\nwait")
       local got, busy = {}, 0
@@ -239,5 +240,61 @@ describe("tt-gateway SAM timers", function()
     assert.are.equal("COLD", ids[warm].state)
     assert.are.equal(35, g:scall(sw, "dir").rc)
     assert.are.equal(0, g:stop())
+  end)
+end)
+
+describe("tt-gateway SAM and running work", function()
+  local g, dir
+  -- Four full sorts of ~300k rows: long enough that the pool command lands while it runs.
+  local SLOW = "<in><name>pub.demo.weather.hourly90</name><ops>" ..
+    '<sort col="temp" dir="down"/><sort col="dewpt"/><sort col="rain"/><sort col="hour" dir="down"/>' ..
+    "</ops></in>"
+
+  setup(function()
+    dir = gateway.tmpdir()
+    g = gateway.start { dir = dir, db = gateway.demo_db(dir, 0.3) }
+  end)
+
+  teardown(function()
+    if g then assert.are.equal(0, g:stop()) end
+  end)
+
+  -- Start the slow query on a pool session in the background; return a function that waits
+  -- for its reply.
+  local function slow_query()
+    local uid = assert(getuid(g))
+    local s = g:login(uid, "secret1", "possess")
+    local out = dir .. "/slow-" .. uid .. ".xml"
+    local cmd = g:curl_command({ api = "query", apiversion = 3, uid = s.uid, sid = s.sid, pswd = s.pswd },
+      SLOW, { out = out })
+    gateway.sh("(" .. cmd .. " >/dev/null 2>&1; touch " .. gateway.q(out .. ".done") .. ") &")
+    gateway.sleep(0.4)
+    return uid, s, function()
+      for _ = 1, 1200 do
+        if gateway.readfile(out .. ".done") then return gateway.reply(gateway.readfile(out)) end
+        gateway.sleep(0.05)
+      end
+      error("the query did not finish")
+    end
+  end
+
+  it("resetpool interrupts a running query", function()
+    local uid, s, reply = slow_query()
+    assert.are.equal(0, g:call("resetpool", OWNER).rc)
+    local r = reply()
+    assert.are.equal(35, r.rc, r.msg)
+    assert.matches("session ended", r.msg)
+    assert.are.equal("COLD", status(g)[uid].state)
+    assert.are.equal(35, g:scall(s, "dir").rc)
+  end)
+
+  it("flushpool lets a running query finish and marks its ID", function()
+    local uid, s, reply = slow_query()
+    assert.are.equal(0, g:call("flushpool", OWNER).rc)
+    assert.are.equal("MARKED", status(g)[uid].state)
+    local r = reply()
+    assert.are.equal(0, r.rc, r.msg)
+    assert.are.equal(0, g:scall(s, "reluid").rc)
+    assert.are.equal("COLD", status(g)[uid].state)
   end)
 end)

@@ -11,13 +11,14 @@
 
 static int passed, failed;
 
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (cond) passed++;                                                                 \
-    else {                                                                              \
-      failed++;                                                                         \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                   \
-    }                                                                                   \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (cond)                                                                                      \
+      passed++;                                                                                    \
+    else {                                                                                         \
+      failed++;                                                                                    \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                              \
+    }                                                                                              \
   } while (0)
 
 static char dir[64];
@@ -80,20 +81,25 @@ static void test_config(void)
   struct {
     const char *text, *expect;
   } bad[] = {
-    {"return 1", "must return a table"},
-    {"return {}", "'database' is required"},
-    {"return { database = 'x', users = { { uid = 'a' } } }", "exactly one of 'password'"},
-    {"return { database = 'x', users = { { uid = 'a b', password = 'p' } } }", "'uid' must be"},
-    {"return { database = 'x', users = { { uid = 'a', password = 'p' }, { uid = 'a', password = 'p' } } }",
-     "duplicate uid 'a'"},
-    {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = 'g', owner = 'z', size = 2 } } }",
-     "groups[1]: 'owner' must name a user"},
-    {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = 'g', owner = 'a', size = 0 } } }",
-     "'size' must be a whole number"},
-    {"return { database = 'x', users = {}, idle_seconds = 'soon' }", "'idle_seconds' must be a number"},
-    {"return { database = 'x', users = { { uid = 'g_0', password = 'p' }, { uid = 'a', password = 'p' } }, groups = { { gid = 'g', owner = 'a', size = 1 } } }",
-     "clashes with another user"},
-    {"syntax error here", "syntax error"},
+      {"return 1", "must return a table"},
+      {"return {}", "'database' is required"},
+      {"return { database = 'x', users = { { uid = 'a' } } }", "exactly one of 'password'"},
+      {"return { database = 'x', users = { { uid = 'a b', password = 'p' } } }", "'uid' must be"},
+      {"return { database = 'x', users = { { uid = 'a', password = 'p' }, { uid = 'a', password = "
+       "'p' } } }",
+       "duplicate uid 'a'"},
+      {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = "
+       "'g', owner = 'z', size = 2 } } }",
+       "groups[1]: 'owner' must name a user"},
+      {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = "
+       "'g', owner = 'a', size = 0 } } }",
+       "'size' must be a whole number"},
+      {"return { database = 'x', users = {}, idle_seconds = 'soon' }",
+       "'idle_seconds' must be a number"},
+      {"return { database = 'x', users = { { uid = 'g_0', password = 'p' }, { uid = 'a', password "
+       "= 'p' } }, groups = { { gid = 'g', owner = 'a', size = 1 } } }",
+       "clashes with another user"},
+      {"syntax error here", "syntax error"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     err[0] = '\0';

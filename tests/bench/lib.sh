@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# Shared by the bench scripts (sourced, not run): build, temp dir, gateway start/stop, timing.
+# Everything talks to 127.0.0.1 only; curl is always given --noproxy '*' so a proxy from the
+# environment never sees a request.
+
+# EPOCHREALTIME and printf %f follow the locale's decimal point; the arithmetic below wants '.'.
+export LC_ALL=C
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SOURCE_DIR=$(cd "$BENCH_DIR/../.." && pwd)
+BUILD_DIR=${TT_BUILD_DIR:-$SOURCE_DIR/build}
+GATEWAY=$BUILD_DIR/tt-gateway
+
+GW_PID=
+GW_URL=
+WORK=
+
+die() {
+  echo "${0##*/}: $*" >&2
+  exit 1
+}
+
+# Configure the build tree if needed and bring the given targets up to date (quietly: the
+# benchmark's output is the table).
+build_targets() {
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+    cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" >/dev/null || die "cmake configure failed"
+  fi
+  local log
+  if ! log=$(cmake --build "$BUILD_DIR" -j2 --target "$@" 2>&1); then
+    printf '%s\n' "$log" >&2
+    die "build of $* failed"
+  fi
+}
+
+# A private temp dir, and a trap that stops the gateway and removes the dir however the script
+# ends (normal exit, set -e failure, Ctrl-C, SIGTERM).
+make_workdir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/tt-bench.XXXXXX")
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+cleanup() {
+  [[ $BASHPID == "$$" ]] || return 0 # a subshell owns neither the gateway nor the dir
+  stop_gateway
+  if [[ -n $WORK && -d $WORK ]]; then rm -rf -- "$WORK"; fi
+}
+
+# lua_string S: S as a Lua string literal.
+lua_string() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '"%s"' "$s"
+}
+
+# write_config FILE DB POOL_SIZE PAGE_ROWS
+write_config() {
+  cat >"$1" <<EOF
+return {
+  database = $(lua_string "$2"),
+  users = { { uid = "owner1", password = "secret1" } },
+  groups = { { gid = "pool1", owner = "owner1", size = $3 } },
+  page_rows = $4,
+  log_requests = false,
+}
+EOF
+}
+
+# start_gateway CONFIG: serve on a free loopback port; sets GW_PID and GW_URL (endpoint URL).
+start_gateway() {
+  local cfg=$1 out=$WORK/gateway.out err=$WORK/gateway.err
+  "$GATEWAY" serve --config "$cfg" --listen 127.0.0.1:0 >"$out" 2>"$err" &
+  GW_PID=$!
+  local i line
+  for ((i = 0; i < 200; i++)); do
+    line=$(grep -m1 '^listening on ' "$out" 2>/dev/null || true)
+    if [[ -n $line ]]; then
+      GW_URL="${line#listening on }cgi-bin/gw"
+      [[ $GW_URL == http://127.0.0.1:* ]] || die "gateway is not on loopback: $GW_URL"
+      return 0
+    fi
+    if ! kill -0 "$GW_PID" 2>/dev/null; then
+      GW_PID=
+      cat "$err" >&2
+      die "gateway exited before listening"
+    fi
+    sleep 0.05
+  done
+  die "gateway did not print its address within 10 s"
+}
+
+# Stop the gateway this script started (by its pid only), SIGKILL if it ignores SIGTERM.
+stop_gateway() {
+  [[ -n $GW_PID ]] || return 0
+  local pid=$GW_PID i
+  GW_PID=
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# fsub A B: A - B for EPOCHREALTIME values, printed with 6 decimals.
+fsub() {
+  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a - b }'
+}
+
+# fmin A B C ...: the smallest.
+fmin() {
+  printf '%s\n' "$@" | sort -g | head -n1
+}
