@@ -4,9 +4,12 @@
 --   plan, err = macro.compile(ops_text, base_table, resolve)
 --
 -- The worksheet flows through a pipeline of stages, one CTE per op (s0, s1, ...), each
--- carrying the hidden row-order key _r. Op handlers live in tenten.macro.ops, scalar
--- functions in tenten.macro.funcs, expression compilation in tenten.macro.sql.
--- See docs/macro.md for the language as implemented.
+-- carrying the hidden row-order key _r. Op handlers live in tenten.macro.ops (with
+-- tabu.lua, link.lua, inline.lua), scalar functions in tenten.macro.funcs, group (g_)
+-- functions in tenten.macro.gfuncs, expression compilation in tenten.macro.sql.
+-- The ops nested in a <link> or <merge> build the foreign table's stages in the same
+-- statement, before the stage that joins it. See docs/macro.md for the language as
+-- implemented.
 
 local xml = require "tenten.macro.xml"
 local expr = require "tenten.macro.expr"
@@ -61,11 +64,13 @@ local function new_ctx(resolve)
   }, Ctx)
 end
 
+-- op.path: "2" for the second op, "2.1" for the first element nested in it
 local function where(op, attr)
+  local path = op.path or tostring(op.index)
   if attr then
-    return ("op %d <%s %s>"):format(op.index, op.tag, attr)
+    return ("op %s <%s %s>"):format(path, op.tag, attr)
   end
-  return ("op %d <%s>"):format(op.index, op.tag)
+  return ("op %s <%s>"):format(path, op.tag)
 end
 
 -- error about an op: code 10 for op structure, 9 for a bad attribute value
@@ -86,15 +91,29 @@ function Ctx:attr(op, name, required)
   return v
 end
 
--- compile an expression attribute against worksheet ws; returns value, compiler
-function Ctx:expr(ws, op, attr, text)
+-- a fresh expression compiler for worksheet ws (one per stage: it collects the window
+-- values the stage computes first)
+function Ctx:compiler(ws)
+  return sqlc.new(ws, self.ps)
+end
+
+-- compile an expression attribute against worksheet ws; returns value, compiler.
+-- comp: a compiler to reuse (several expressions in one stage), else a new one.
+function Ctx:expr(ws, op, attr, text, comp)
   text = text or op.attrs[attr]
-  local comp = sqlc.new(ws, self.ps)
+  comp = comp or sqlc.new(ws, self.ps)
+  comp.where = where(op, attr)
+  local nwin = #comp.windows
   local ok, res = pcall(function()
     return comp:expr(expr.parse(text))
   end)
   if ok and (sqlc.too_deep(res.sql) or (res.w and sqlc.too_deep(res.w))) then
     ok, res = false, { code = 9, epos = 1, detail = "expression nested too deeply" }
+  end
+  for i = nwin + 1, ok and #comp.windows or 0 do
+    if sqlc.too_deep(comp.windows[i].sql) then
+      ok, res = false, { code = 9, epos = 1, detail = "expression nested too deeply" }
+    end
   end
   if ok then
     return res, comp
@@ -107,16 +126,32 @@ function Ctx:expr(ws, op, attr, text)
 end
 
 -- FROM source for a stage: the current CTE, wrapped to compute the window values the
--- stage's expressions use (window functions are not allowed in WHERE)
+-- stage's expressions use (window functions are not allowed in WHERE). A window over
+-- another window's value (g_ucnt, g_sum(;;i_) after a sel) is one level further out.
 function Ctx:source(comp)
   if not comp or #comp.windows == 0 then
     return self.cur
   end
-  local w = {}
+  local levels = {}
   for _, x in ipairs(comp.windows) do
-    w[#w + 1] = x.sql .. " AS " .. x.name
+    levels[x.level] = levels[x.level] or {}
+    local l = levels[x.level]
+    l[#l + 1] = x.sql .. " AS " .. x.name
   end
-  return ("(SELECT *, %s FROM %s)"):format(concat(w, ", "), self.cur)
+  local src = self.cur
+  for lv = 1, #levels do
+    src = ("(SELECT *, %s FROM %s)"):format(concat(levels[lv], ", "), src)
+  end
+  return src
+end
+
+-- "?N" for a literal value (shared with the expressions of the statement)
+function Ctx:param(v, op, attr)
+  local ref = sqlc.add_param(self.ps, v)
+  if not ref then
+    self:fail(9, op, attr, "too many literals in one query")
+  end
+  return ref
 end
 
 function Ctx.quote(_, name)
@@ -144,14 +179,14 @@ function Ctx:stage(select_sql)
   return name
 end
 
--- start the worksheet over from a stored table (request <name> or <base table>);
--- earlier stages and parameters are dropped since nothing can refer to them
-function Ctx:load(name, op)
+-- a stage reading stored table `name` (through the resolver, so a session's snapshot
+-- applies); returns its worksheet. op/attr name the attribute for errors.
+function Ctx:open(name, op, attr)
   local t = type(name) == "string" and name ~= "" and self.resolve(name) or nil
   if not t then
     local msg = "no such table: " .. (type(name) == "string" and quoted(name):sub(2, -2) or "(none)")
     if op then
-      self:fail(17, op, "table", msg)
+      self:fail(17, op, attr or "table", msg)
     end
     raise(17, msg)
   end
@@ -165,11 +200,54 @@ function Ctx:load(name, op)
     end
     cols[i] = { name = c.name, type = c.type, format = c.format, label = c.label }
   end
-  self.stages = {}
-  self.ps = { list = {}, map = {} }
-  local ws = { cols = cols, dense = true }
+  local ws = { cols = cols, dense = true, title = type(t.title) == "string" and t.title or nil }
   self:stage(("SELECT %s FROM %s"):format(self:col_list(ws), self:quote(t.sql)))
   return ws
+end
+
+-- drop every stage and parameter: the worksheet starts over (<base>, <table>), and
+-- nothing can refer to what came before
+function Ctx:restart()
+  self.stages = {}
+  self.ps = { list = {}, map = {} }
+end
+
+-- start the worksheet over from a stored table (request <name> or <base table>)
+function Ctx:load(name, op)
+  self:restart()
+  return self:open(name, op, "table")
+end
+
+-- run ops on ws; parent: the op they are nested in (nil at the top level)
+function Ctx:run(ws, nodes, parent)
+  for _, op in ipairs(nodes) do
+    op.path = parent and (parent.path .. "." .. op.index) or tostring(op.index)
+    local h = ops.handlers[op.tag]
+    if not h then
+      local inside = ops.child_of[op.tag]
+      self:fail(10, op, nil, (inside and ("only allowed inside <%s>"):format(inside))
+        or (ops.unsupported[op.tag] and "not supported") or "unknown operation")
+    end
+    if parent and ops.top_only[op.tag] then
+      self:fail(10, op, nil, ("not allowed inside <%s>"):format(parent.tag))
+    end
+    if not ws and not ops.no_table[op.tag] then
+      self:fail(10, op, nil, "no table to work on (start with <base table=\"...\"/>)")
+    end
+    ws = h(self, ws, op)
+  end
+  return ws
+end
+
+-- the foreign table of a <link>/<merge> op: table `attr` with the nested ops applied;
+-- returns its worksheet and CTE name, leaving the current worksheet as it was
+function Ctx:foreign(op, attr)
+  local cur = self.cur
+  local fws = self:open(self:attr(op, attr, true), op, attr)
+  fws = self:run(fws, op.children, op)
+  local fcur = self.cur
+  self.cur = cur
+  return fws, fcur
 end
 
 ---------------------------------------------------------------------------------------
@@ -185,16 +263,7 @@ local function run(nodes, base_table, resolve)
   if base_table ~= nil then
     ws = ctx:load(base_table)
   end
-  for _, op in ipairs(nodes) do
-    local h = ops.handlers[op.tag]
-    if not h then
-      ctx:fail(10, op, nil, ops.unsupported[op.tag] and "not supported" or "unknown operation")
-    end
-    if not ws and not ops.no_table[op.tag] then
-      ctx:fail(10, op, nil, "no table to work on (start with <base table=\"...\"/>)")
-    end
-    ws = h(ctx, ws, op)
-  end
+  ws = ctx:run(ws, nodes, nil)
   if not ws then
     raise(10, "no table to work on (start with <base table=\"...\"/>)")
   end
@@ -210,7 +279,7 @@ local function run(nodes, base_table, resolve)
   end
   local sql = ("WITH %s\nSELECT %s FROM %s ORDER BY _r"):format(concat(ctx.stages, ",\n"),
     concat(sel, ", "), ctx.cur)
-  return { sql = sql, params = ctx.ps.list, columns = columns }
+  return { sql = sql, params = ctx.ps.list, columns = columns, title = ws.title }
 end
 
 function M.compile(ops_text, base_table, resolve)

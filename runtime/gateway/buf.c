@@ -144,16 +144,19 @@ void gw_buf_xmls(gw_buf *b, const char *s)
   if (s) gw_buf_xml(b, s, strlen(s));
 }
 
-void gw_buf_csv(gw_buf *b, const char *s, size_t n, const char *sep)
+static int holds(const char *s, size_t n, const char *what)
 {
-  int quote = 0;
-  size_t seplen = strlen(sep);
-  for (size_t i = 0; i < n && !quote; i++) {
-    if (s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-      quote = 1;
-    else if (seplen && i + seplen <= n && memcmp(s + i, sep, seplen) == 0)
-      quote = 1;
-  }
+  size_t wl = strlen(what);
+  for (size_t i = 0; wl && i + wl <= n; i++)
+    if (memcmp(s + i, what, wl) == 0) return 1;
+  return 0;
+}
+
+void gw_buf_csv(gw_buf *b, const char *s, size_t n, const char *sep, const char *linesep)
+{
+  int quote = holds(s, n, sep) || holds(s, n, linesep);
+  for (size_t i = 0; i < n && !quote; i++)
+    if (s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = 1;
   if (!quote) {
     gw_buf_add(b, s, n);
     return;

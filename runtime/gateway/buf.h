@@ -22,8 +22,8 @@ void gw_buf_int(gw_buf *b, int64_t v);
 void gw_buf_double(gw_buf *b, double v);             /* shortest form that reads back the same */
 void gw_buf_xml(gw_buf *b, const char *s, size_t n); /* escape for text and attribute values */
 void gw_buf_xmls(gw_buf *b, const char *s);          /* same, NUL-terminated; NULL adds nothing */
-/* A CSV field (RFC 4180): quoted when it holds sep, a quote, CR or LF. */
-void gw_buf_csv(gw_buf *b, const char *s, size_t n, const char *sep);
+/* A CSV field (RFC 4180): quoted when it holds sep, linesep, a quote, CR or LF. */
+void gw_buf_csv(gw_buf *b, const char *s, size_t n, const char *sep, const char *linesep);
 /* Hand the bytes over to the caller (who frees them); the buffer is empty afterwards. */
 char *gw_buf_take(gw_buf *b, size_t *len);
 

@@ -35,7 +35,8 @@ typedef struct gw_session {
   int64_t res_rows;
   size_t res_ncols;
   gw_column *res_cols;
-  int64_t cursor; /* next row for relative getdata */
+  int64_t cursor;               /* next row for relative getdata */
+  struct gw_session *next_dead; /* in the graveyard, waiting to be freed outside the lock */
 } gw_session;
 
 typedef struct gw_gateway {
@@ -46,7 +47,10 @@ typedef struct gw_gateway {
   sqlite3 *db;           /* catalog connection for housekeeping, under lock */
   gw_macro *macro;
   uint64_t rng;
-  int gc_wanted; /* a session ended since the last store gc */
+  int gc_wanted;  /* a session ended since the last store gc */
+  int gc_running; /* a gc is dropping versions: no session may take its generation now */
+  pthread_cond_t gc_done;
+  gw_session *graveyard; /* sessions with no reference left, freed by gw_sess_reap */
 } gw_gateway;
 
 /* Ends of a session, for the pool bookkeeping. */
@@ -68,8 +72,15 @@ void gw_gateway_tick(gw_gateway *gw);
 
 /* Start a session for a user and put it in the user's slot (which must be empty). */
 int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, size_t errlen);
-/* Under the gateway lock: put a new session in its slot, taking a reference for the caller. */
-void gw_sess_attach_locked(gw_gateway *gw, gw_session *s);
+/* Under the gateway lock: wait until no gc runs (the lock is released while waiting, so check
+ * the slot again afterwards). */
+void gw_sess_wait_gc_locked(gw_gateway *gw);
+/* Under the gateway lock, with no gc running: put a new session in its slot, taking a
+ * reference for the caller. This is where the session takes its generation, so the gc always
+ * knows every generation in use. */
+int gw_sess_attach_locked(gw_gateway *gw, gw_session *s);
+/* Free the sessions whose last reference went while the lock was held (call without it). */
+void gw_sess_reap(gw_gateway *gw);
 /* The live session of user with this sid and password, with a reference; NULL if none.
  * *wrong_password is set when the sid is live but the password is not its own. */
 gw_session *gw_sess_acquire(gw_gateway *gw, size_t user, int64_t sid, const char *enc,

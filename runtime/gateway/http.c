@@ -18,6 +18,7 @@ struct gw_http {
   gw_gateway *gw;
   struct MHD_Daemon *daemon;
   int fd;
+  int quiesced;
 };
 
 typedef struct conn_ctx {
@@ -31,6 +32,17 @@ static int gw_path(const char *url)
   size_t n = strlen(url);
   return (n >= 3 && strcmp(url + n - 3, "/gw") == 0) ||
          (n >= 5 && strcmp(url + n - 5, "/gw.k") == 0);
+}
+
+/* A request value fit for a log line: control characters and blanks cannot forge lines. */
+static const char *loggable(const char *v, char *out, size_t len)
+{
+  if (!v) return "-";
+  size_t i = 0;
+  for (; v[i] && i + 1 < len; i++)
+    out[i] = ((unsigned char)v[i] <= ' ' || v[i] == 0x7f) ? '?' : v[i];
+  out[i] = '\0';
+  return out;
 }
 
 static void log_request(struct MHD_Connection *c, const char *method, const char *url,
@@ -52,9 +64,11 @@ static void log_request(struct MHD_Connection *c, const char *method, const char
   gmtime_r(&now, &tm);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   /* Never the password: pswd is left out whatever it holds. */
+  char api[64], uid[96], gid[96], path[256];
   fprintf(stderr, "%s %s %s %s api=%s uid=%s%s%s rc=%d bytes=%zu ms=%.1f\n", when, peer, method,
-          url, rq->api ? rq->api : "-", rq->uid ? rq->uid : "-", rq->gid ? " gid=" : "",
-          rq->gid ? rq->gid : "", rc, bytes, ms);
+          loggable(url, path, sizeof path), loggable(rq->api, api, sizeof api),
+          loggable(rq->uid, uid, sizeof uid), rq->gid ? " gid=" : "",
+          rq->gid ? loggable(rq->gid, gid, sizeof gid) : "", rc, bytes, ms);
 }
 
 static enum MHD_Result send_xml(struct MHD_Connection *c, unsigned status, char *xml, size_t len)
@@ -65,6 +79,7 @@ static enum MHD_Result send_xml(struct MHD_Connection *c, unsigned status, char 
     return MHD_NO;
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml; charset=utf-8");
+  if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(r, "Allow", "GET, POST");
   enum MHD_Result ret = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ret;
@@ -130,6 +145,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     gw_reply_set(&rp, 2, "%s", err);
   } else {
     fn(gw, &rq, &rp);
+    gw_sess_reap(gw); /* sessions a transaction let go of under the lock */
   }
 
   size_t len;
@@ -250,14 +266,20 @@ int gw_http_start(gw_gateway *gw, const char *listen, gw_http **out, char *url, 
   return 0;
 }
 
+void gw_http_quiesce(gw_http *h)
+{
+  if (h && h->daemon && !h->quiesced) {
+    MHD_quiesce_daemon(h->daemon);
+    h->quiesced = 1;
+  }
+}
+
 void gw_http_stop(gw_http *h)
 {
   if (!h) return;
   /* Quiesce first: MHD then leaves the listening socket to us, so it is closed exactly once. */
-  if (h->daemon) {
-    MHD_quiesce_daemon(h->daemon);
-    MHD_stop_daemon(h->daemon);
-  }
+  gw_http_quiesce(h);
+  if (h->daemon) MHD_stop_daemon(h->daemon);
   close(h->fd);
   free(h);
 }

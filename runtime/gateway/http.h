@@ -12,6 +12,8 @@ typedef struct gw_http gw_http;
  * *url holds "http://HOST:PORT/" with the real port. */
 int gw_http_start(gw_gateway *gw, const char *listen, gw_http **out, char *url, size_t urllen,
                   char *err, size_t errlen);
+/* Stop accepting connections; requests in progress go on. */
+void gw_http_quiesce(gw_http *h);
 void gw_http_stop(gw_http *h);
 
 #endif

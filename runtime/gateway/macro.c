@@ -355,12 +355,24 @@ static void fn_floor(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_null(cx);
 }
 
+/* Fails the statement with the compiler's own message: run-time checks such as "S must be 0
+ * or 1" that only the data can trip. The prefix lets the query transaction tell it apart. */
+static void fn_error(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+  const char *msg = (const char *)sqlite3_value_text(argv[0]);
+  char text[600];
+  snprintf(text, sizeof text, "%s%s", GW_MACRO_ERROR_PREFIX, msg ? msg : "invalid data");
+  sqlite3_result_error(cx, text, -1);
+}
+
 int gw_macro_register_sql(sqlite3 *db)
 {
   int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
   if (sqlite3_create_function(db, "tt_pow", 2, flags, NULL, fn_pow, NULL, NULL) ||
       sqlite3_create_function(db, "tt_mod", 2, flags, NULL, fn_mod, NULL, NULL) ||
-      sqlite3_create_function(db, "tt_floor", 1, flags, NULL, fn_floor, NULL, NULL))
+      sqlite3_create_function(db, "tt_floor", 1, flags, NULL, fn_floor, NULL, NULL) ||
+      sqlite3_create_function(db, "tt_error", 1, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, fn_error,
+                              NULL, NULL))
     return -1;
   return 0;
 }

@@ -41,7 +41,10 @@ int gw_macro_compile(gw_macro *m, sqlite3 *db, int64_t gen, const char *table, c
 void gw_plan_free(gw_plan *p);
 int gw_plan_bind(const gw_plan *p, sqlite3_stmt *st);
 
-/* SQL functions the compiled statements use: tt_pow, tt_mod, tt_floor. */
+/* The message of a statement stopped by tt_error starts with this. */
+#define GW_MACRO_ERROR_PREFIX "tt-macro: "
+
+/* SQL functions the compiled statements use: tt_pow, tt_mod, tt_floor, tt_error. */
 int gw_macro_register_sql(sqlite3 *db);
 
 void gw_columns_free(gw_column *cols, size_t n);

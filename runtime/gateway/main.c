@@ -26,7 +26,9 @@ static const char usage[] =
 /* Options are "--name value" pairs; returns the value or NULL. Unknown names are an error. */
 static const char *opt(int argc, char **argv, const char *name, const char *const *known)
 {
-  for (int i = 2; i < argc; i++) {
+  const char *found = NULL;
+  /* Check every option, not just those before the one asked for. */
+  for (int i = 2; i < argc; i += 2) {
     int ok = 0;
     for (const char *const *k = known; *k; k++) ok |= strcmp(argv[i], *k) == 0;
     if (!ok || i + 1 >= argc) {
@@ -34,10 +36,9 @@ static const char *opt(int argc, char **argv, const char *name, const char *cons
               argv[i], usage);
       exit(2);
     }
-    if (strcmp(argv[i], name) == 0) return argv[i + 1];
-    i++;
+    if (strcmp(argv[i], name) == 0) found = argv[i + 1];
   }
-  return NULL;
+  return found;
 }
 
 static const char *need(int argc, char **argv, const char *name, const char *const *known)
@@ -112,6 +113,13 @@ static int serve(int argc, char **argv)
     gw_gateway_tick(&gw);
   }
   fprintf(stderr, "tt-gateway: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  /* No new connections; then end every session, which interrupts running queries so their
+   * clients get a reply (rc 35) instead of a dropped connection. */
+  gw_http_quiesce(http);
+  pthread_mutex_lock(&gw.lock);
+  for (size_t u = 0; u < gw.cfg.nusers; u++) gw_sess_end_locked(&gw, u, GW_END_SHUTDOWN);
+  pthread_mutex_unlock(&gw.lock);
+  gw_sess_reap(&gw);
   gw_http_stop(http);
   gw_gateway_free(&gw);
   xmlCleanupParser();

@@ -129,13 +129,20 @@ xmlNodePtr gw_req_child(xmlNodePtr parent, const char *name)
   return NULL;
 }
 
-char *gw_req_child_text(xmlNodePtr parent, const char *name)
+char *gw_req_child_raw(xmlNodePtr parent, const char *name)
 {
   xmlNodePtr c = gw_req_child(parent, name);
   if (!c) return NULL;
   xmlChar *t = xmlNodeGetContent(c);
   char *s = strdup(t ? (const char *)t : "");
   xmlFree(t);
+  return s;
+}
+
+char *gw_req_child_text(xmlNodePtr parent, const char *name)
+{
+  char *s = gw_req_child_raw(parent, name);
+  if (!s) return NULL;
   /* Names and numbers never carry surrounding blanks; formatted XML often adds them. */
   size_t a = 0, z = strlen(s);
   while (s[a] == ' ' || s[a] == '\n' || s[a] == '\r' || s[a] == '\t') a++;

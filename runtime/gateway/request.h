@@ -32,6 +32,8 @@ void gw_req_free(gw_request *rq);
 xmlNodePtr gw_req_child(xmlNodePtr parent, const char *name);
 /* Text of a child element (malloc'd, caller frees), or NULL when absent. */
 char *gw_req_child_text(xmlNodePtr parent, const char *name);
+/* Text of a child element exactly as sent (blanks kept), or NULL when absent. */
+char *gw_req_child_raw(xmlNodePtr parent, const char *name);
 /* The ops of a query: the serialized child elements of <ops>, or its text when it has none. */
 char *gw_req_ops(xmlNodePtr in);
 

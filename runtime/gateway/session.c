@@ -36,6 +36,7 @@ static uint64_t next_random(gw_gateway *gw)
 int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen)
 {
   pthread_mutex_init(&gw->lock, NULL);
+  pthread_cond_init(&gw->gc_done, NULL);
   if (getrandom(&gw->rng, sizeof gw->rng, 0) != (ssize_t)sizeof gw->rng)
     gw->rng = (uint64_t)gw_wallclock() ^ (uint64_t)getpid();
   gw->sessions = calloc(gw->cfg.nusers ? gw->cfg.nusers : 1, sizeof *gw->sessions);
@@ -55,7 +56,12 @@ int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen)
     /* Every ID has been COLD since the gateway started. */
     for (size_t m = 0; m < g->size; m++) gw->pools[i].members[m].since = now;
   }
-  if (gw_store_open(gw->cfg.database, 1, &gw->db, err, errlen)) return -1;
+  /* A mistyped path must not quietly serve an empty database. */
+  if (gw_store_open(gw->cfg.database, 0, &gw->db, err, errlen)) {
+    size_t n = strlen(err);
+    snprintf(err + n, errlen - n, " (create it with tt-gateway demo or tt-gateway import)");
+    return -1;
+  }
   if (gw_macro_new(&gw->macro, err, errlen)) return -1;
   return 0;
 }
@@ -66,6 +72,7 @@ void gw_gateway_free(gw_gateway *gw)
     pthread_mutex_lock(&gw->lock);
     for (size_t u = 0; u < gw->cfg.nusers; u++) gw_sess_end_locked(gw, u, GW_END_SHUTDOWN);
     pthread_mutex_unlock(&gw->lock);
+    gw_sess_reap(gw);
   }
   free(gw->sessions);
   for (size_t i = 0; gw->pools && i < gw->cfg.ngroups; i++) gw_sam_group_free(&gw->pools[i]);
@@ -74,6 +81,7 @@ void gw_gateway_free(gw_gateway *gw)
   sqlite3_close(gw->db);
   gw_config_free(&gw->cfg);
   pthread_mutex_destroy(&gw->lock);
+  pthread_cond_destroy(&gw->gc_done);
   memset(gw, 0, sizeof *gw);
 }
 
@@ -109,8 +117,7 @@ int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, siz
   }
   pthread_mutex_init(&s->lock, NULL);
   s->user = user;
-  if (gw_store_open(gw->cfg.database, 0, &s->db, err, errlen) ||
-      gw_store_generation(s->db, &s->gen) || gw_macro_register_sql(s->db)) {
+  if (gw_store_open(gw->cfg.database, 0, &s->db, err, errlen) || gw_macro_register_sql(s->db)) {
     if (!*err) snprintf(err, errlen, "cannot open the session's database");
     session_free(s);
     return -1;
@@ -132,13 +139,17 @@ int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, siz
   return 0;
 }
 
-void gw_sess_attach_locked(gw_gateway *gw, gw_session *s)
+int gw_sess_attach_locked(gw_gateway *gw, gw_session *s)
 {
   size_t m;
+  /* One indexed read; under the lock so that the gc, which collects the generations in use
+   * under the same lock, cannot miss this one. */
+  if (gw_store_generation(s->db, &s->gen)) return -1;
   s->refs = 2; /* the slot and the caller */
   gw->sessions[s->user] = s;
   gw_sam_group *g = gw_member_pool(gw, s->user, &m);
   if (g) gw_sam_session_started(g, m, gw_now());
+  return 0;
 }
 
 gw_session *gw_sess_acquire(gw_gateway *gw, size_t user, int64_t sid, const char *enc,
@@ -163,7 +174,30 @@ gw_session *gw_sess_acquire(gw_gateway *gw, size_t user, int64_t sid, const char
 
 void gw_sess_release_locked(gw_gateway *gw, gw_session *s)
 {
-  if (s && --s->refs == 0) session_free(s);
+  /* Closing a connection drops its temp tables, which takes time for a large result: that
+   * happens in gw_sess_reap, outside the lock. */
+  if (s && --s->refs == 0) {
+    s->next_dead = gw->graveyard;
+    gw->graveyard = s;
+  }
+}
+
+void gw_sess_wait_gc_locked(gw_gateway *gw)
+{
+  while (gw->gc_running) pthread_cond_wait(&gw->gc_done, &gw->lock);
+}
+
+void gw_sess_reap(gw_gateway *gw)
+{
+  pthread_mutex_lock(&gw->lock);
+  gw_session *dead = gw->graveyard;
+  gw->graveyard = NULL;
+  pthread_mutex_unlock(&gw->lock);
+  while (dead) {
+    gw_session *next = dead->next_dead;
+    session_free(dead);
+    dead = next;
+  }
 }
 
 void gw_sess_release(gw_gateway *gw, gw_session *s)
@@ -172,6 +206,7 @@ void gw_sess_release(gw_gateway *gw, gw_session *s)
   pthread_mutex_lock(&gw->lock);
   gw_sess_release_locked(gw, s);
   pthread_mutex_unlock(&gw->lock);
+  gw_sess_reap(gw);
 }
 
 int gw_sess_is_ended(gw_session *s)
@@ -237,6 +272,7 @@ void gw_gateway_tick(gw_gateway *gw)
   }
   if (gw->gc_wanted) {
     gw->gc_wanted = 0;
+    gw->gc_running = 1;
     gc = 1;
     live = malloc((gw->cfg.nusers + 1) * sizeof *live);
     for (size_t u = 0; live && u < gw->cfg.nusers; u++)
@@ -244,8 +280,8 @@ void gw_gateway_tick(gw_gateway *gw)
   }
   pthread_mutex_unlock(&gw->lock);
 
-  /* Sessions that log in from now on see the newest versions, which gc never drops, so the
-   * list taken above is enough and gc may run without the lock. */
+  /* Sessions attaching meanwhile wait for gc_running to clear before they take a generation,
+   * so the list taken above is complete while gc runs without the lock. */
   if (gc && live) {
     char err[256] = "";
     int n = gw_store_gc(gw->db, live, nlive, err, sizeof err);
@@ -255,4 +291,11 @@ void gw_gateway_tick(gw_gateway *gw)
       fprintf(stderr, "tt-gateway: dropped %d old table version(s)\n", n);
   }
   free(live);
+  if (gc) {
+    pthread_mutex_lock(&gw->lock);
+    gw->gc_running = 0;
+    pthread_cond_broadcast(&gw->gc_done);
+    pthread_mutex_unlock(&gw->lock);
+  }
+  gw_sess_reap(gw);
 }

@@ -737,6 +737,40 @@ static int bad_value(const import *im, long line, size_t col, const char *s, siz
               col + 1, im->cols[col].name, shown(s, len, buf, sizeof buf), why);
 }
 
+/* Replies are XML, which cannot carry bytes that are not UTF-8: refuse them at the door.
+ * Strict: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      k = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (i + k >= n) return 0; /* cut short */
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (size_t j = 2; j <= k; j++)
+      if (s[i + j] < 0x80 || s[i + j] > 0xBF) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
 /* First pass: check the shape and the typed columns, infer the untyped ones. No database
  * work, so a bad file never takes the write lock. */
 static int scan_rows(csv *c, import *im, char *err, size_t errlen)
@@ -749,6 +783,8 @@ static int scan_rows(csv *c, import *im, char *err, size_t errlen)
       size_t len;
       const char *s = field(c, i, &len);
       if (len == 0) continue;
+      if (!valid_utf8((const unsigned char *)s, len))
+        return bad_value(im, line, i, s, len, "is not valid UTF-8", err, errlen);
       if (im->typed[i]) {
         const char *why = misfit(im->cols[i].type, s, len);
         if (why) return bad_value(im, line, i, s, len, why, err, errlen);

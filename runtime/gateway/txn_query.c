@@ -3,6 +3,7 @@
 #include "txn.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
     free(name);
     return -1;
   }
+  /* Whatever happens next, the previous result is gone: a failed query leaves none. */
+  gw_sess_clear_result(s);
   char *ops = gw_req_ops(rq->in);
   gw_plan plan;
   int rc;
@@ -87,10 +90,14 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   }
   gw_buf_free(&sql);
   if (src != SQLITE_OK) {
+    const char *why = sqlite3_errmsg(s->db);
+    size_t pl = strlen(GW_MACRO_ERROR_PREFIX);
     if (gw_sess_is_ended(s))
       gw_reply_set(rp, 35, "Not logged in: the session ended while the query ran");
+    else if (strncmp(why, GW_MACRO_ERROR_PREFIX, pl) == 0)
+      gw_reply_set(rp, 9, "%s", why + pl); /* the data broke a rule of the macro */
     else
-      gw_reply_set(rp, 1, "Query failed: %s", sqlite3_errmsg(s->db));
+      gw_reply_set(rp, 1, "Query failed: %s", why);
     sqlite3_finalize(st);
     gw_sess_clear_result(s);
     gw_plan_free(&plan);
@@ -221,8 +228,9 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
       return -1;
     }
     xmlFree(type);
-    char *sep = gw_req_child_text(format, "sep");
-    char *linesep = gw_req_child_text(format, "linesep");
+    /* Separators are taken as sent: a tab or CRLF is a blank a trim would lose. */
+    char *sep = gw_req_child_raw(format, "sep");
+    char *linesep = gw_req_child_raw(format, "linesep");
     /* An empty <sep> means no separator, which nobody can read back: keep the default. */
     if (sep && *sep) snprintf(pr->sep, sizeof pr->sep, "%s", sep);
     if (linesep && *linesep) snprintf(pr->linesep, sizeof pr->linesep, "%s", linesep);
@@ -250,11 +258,16 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
     if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "col") != 0) continue;
     xmlChar *t = xmlNodeGetContent(c);
     const char *nm = t ? (const char *)t : "";
+    while (*nm == ' ' || *nm == '\t' || *nm == '\n' || *nm == '\r') nm++;
+    size_t nl = strlen(nm);
+    while (nl &&
+           (nm[nl - 1] == ' ' || nm[nl - 1] == '\t' || nm[nl - 1] == '\n' || nm[nl - 1] == '\r'))
+      nl--;
     size_t i;
-    for (i = 0; i < s->res_ncols && strcasecmp(s->res_cols[i].name, nm) != 0; i++) {
-    }
+    for (i = 0; i < s->res_ncols; i++)
+      if (strlen(s->res_cols[i].name) == nl && strncasecmp(s->res_cols[i].name, nm, nl) == 0) break;
     if (i == s->res_ncols) {
-      gw_buf_printf(&missing, "%s%.64s", missing.len ? ", " : "", nm);
+      gw_buf_printf(&missing, "%s%.*s", missing.len ? ", " : "", (int)(nl > 64 ? 64 : nl), nm);
     } else {
       pr->pick[k++] = i;
     }
@@ -304,6 +317,13 @@ static void format_value(gw_buf *b, sqlite3_stmt *st, int i, char type)
   }
 }
 
+/* An overflow gives an infinity in SQLite; the platform has no such value, so it is N/A. */
+static int is_na(sqlite3_stmt *st, int i, char type)
+{
+  return sqlite3_column_type(st, i) == SQLITE_NULL ||
+         (type == 'f' && !isfinite(sqlite3_column_double(st, i)));
+}
+
 /* Render one page of the current result. */
 static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
 {
@@ -334,13 +354,13 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
   render_cols(b, s->res_cols, pr->pick, pr->npick);
   gw_buf_puts(b, "</table>");
 
-  gw_buf csv = {0};
+  gw_buf csv = {0}, num = {0};
   int64_t got = 0;
   if (pr->csv) {
     for (size_t i = 0; i < pr->npick; i++) {
       if (i) gw_buf_puts(&csv, pr->sep);
       const char *nm = s->res_cols[pr->pick[i]].name;
-      gw_buf_csv(&csv, nm, strlen(nm), pr->sep);
+      gw_buf_csv(&csv, nm, strlen(nm), pr->sep, pr->linesep);
     }
     gw_buf_puts(&csv, pr->linesep);
   } else {
@@ -351,15 +371,19 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
     if (!pr->csv) gw_buf_puts(b, "<tr>");
     for (size_t i = 0; i < pr->npick; i++) {
       char type = s->res_cols[pr->pick[i]].type;
-      int null = sqlite3_column_type(st, (int)i) == SQLITE_NULL;
+      int null = is_na(st, (int)i, type);
       if (pr->csv) {
         if (i) gw_buf_puts(&csv, pr->sep);
         if (null) continue;
-        if (type == 'a')
+        if (type == 'a') {
           gw_buf_csv(&csv, (const char *)sqlite3_column_text(st, (int)i),
-                     (size_t)sqlite3_column_bytes(st, (int)i), pr->sep);
-        else
-          format_value(&csv, st, (int)i, type);
+                     (size_t)sqlite3_column_bytes(st, (int)i), pr->sep, pr->linesep);
+        } else {
+          /* numbers too: a separator such as "." or "-" may stand in one */
+          num.len = 0;
+          format_value(&num, st, (int)i, type);
+          gw_buf_csv(&csv, num.data, num.len, pr->sep, pr->linesep);
+        }
       } else if (null) {
         gw_buf_puts(b, "<td/>");
       } else {
@@ -392,6 +416,7 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
     gw_reply_set(rp, 0, "%lld rows", (long long)got);
   }
   gw_buf_free(&csv);
+  gw_buf_free(&num);
   sqlite3_finalize(st);
 }
 

@@ -86,11 +86,11 @@ gw_session *gw_txn_start_session(gw_gateway *gw, size_t user, gw_reply *rp, int 
     return NULL;
   }
   pthread_mutex_lock(&gw->lock);
+  gw_sess_wait_gc_locked(gw);
   gw_session *s = gw->sessions[user];
   if (s) {
     s->refs++; /* another request logged the ID in meanwhile: share that session */
-  } else {
-    gw_sess_attach_locked(gw, fresh);
+  } else if (gw_sess_attach_locked(gw, fresh) == 0) {
     s = fresh;
     fresh = NULL;
     *created = 1;
@@ -100,6 +100,7 @@ gw_session *gw_txn_start_session(gw_gateway *gw, size_t user, gw_reply *rp, int 
     fresh->refs = 1;
     gw_sess_release(gw, fresh);
   }
+  if (!s) gw_reply_set(rp, 41, "Cannot start a session: the catalog cannot be read");
   return s;
 }
 

@@ -1,6 +1,7 @@
 -- Data-driven cases for the Macro Language, first subset (<base> <sel> <willbe> <colord>
 -- <sort> <note>). Run by tests/spec/macro_compile_spec.lua (SQLite CLI, no gateway) and
--- by the gateway suite over HTTP.
+-- by the gateway suite over HTTP. The second subset is in cases_tabu.lua, cases_link.lua
+-- and cases_gfunc.lua (same shape).
 --
 -- tables[name] = { cols = { "name:type", ... }, rows = { { v, ... }, ... } }; "NA" is N/A.
 -- cases[i]     = { name, table, ops, cols, types (optional), rows }  or
@@ -520,15 +521,13 @@ add({
 -- errors
 
 fails("unknown op", "test.item", [[<frobnicate/>]], 10, "op 1 <frobnicate>: unknown operation")
-fails("tabu is not supported yet", "test.item",
-  [[<sel value="store=1"/><tabu breaks="store"><tcol source="sales" fun="sum"/></tabu>]],
-  10, "op 2 <tabu>: not supported")
-fails("link is not supported yet", "test.item", [[<link table2="test.text" col="store" col2="n"/>]],
-  10, "op 1 <link>: not supported")
-fails("merge is not supported yet", "test.item", [[<merge table2="test.item"/>]],
-  10, "op 1 <merge>: not supported")
-fails("table is not supported yet", "test.item", [[<table cols="a">1;2</table>]],
-  10, "op 1 <table>: not supported")
+fails("block is not supported", "test.item",
+  [[<sel value="store=1"/><block name="b"><sel value="1"/></block>]],
+  10, "op 2 <block>: not supported")
+fails("insert is not supported", "test.item", [[<insert block="b"/>]],
+  10, "op 1 <insert>: not supported")
+fails("defop is not supported", "test.item", [[<defop name="x"/>]],
+  10, "op 1 <defop>: not supported")
 fails("sel expand is not supported", "test.item", [[<sel value="1" expand="1"/>]],
   10, "op 1 <sel expand>: not supported")
 fails("unknown column with position", "test.item",

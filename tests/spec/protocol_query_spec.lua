@@ -86,6 +86,18 @@ describe("tt-gateway queries", function()
     assert.are.equal("id|name|score^1|alpha|1.5^2|b,eta|2^", d.root:get("csv"))
   end)
 
+  it("takes separators as sent and quotes what holds one", function()
+    assert.are.equal(0, query("").rc)
+    local d = g:scall(s, "getdata", '<in><rows mode="2"><start>0</start><end>2</end></rows>' ..
+      '<format type="csv"><sep>\t</sep><linesep>&#13;&#10;</linesep></format></in>')
+    assert.are.equal("id\tname\tscore\r\n1\talpha\t1.5\r\n2\tb,eta\t2\r\n", d.root:get("csv"))
+    d = g:scall(s, "getdata", '<in><rows mode="2"><start>0</start><end>2</end></rows>' ..
+      '<format type="csv"><sep>.</sep><linesep>a</linesep></format></in>')
+    assert.are.equal('id."name".scorea1."alpha"."1.5"a2."b,eta".2a', d.root:get("csv"))
+    d = g:scall(s, "getdata", "<in><cols><col> name </col></cols></in>")
+    assert.are.equal(0, d.rc)
+  end)
+
   it("answers bad getdata requests with the documented codes", function()
     local fresh = g:login("plain1", "secret4")
     assert.are.equal(21, g:scall(fresh, "getdata").rc) -- no query yet

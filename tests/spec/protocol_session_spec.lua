@@ -153,6 +153,30 @@ describe("tt-gateway serve", function()
     assert.matches("stopped", g:log())
   end)
 
+  it("refuses unknown options wherever they stand", function()
+    local out, rc = gateway.run(gateway.q(gateway.bin) .. " import --db x.db --table a.b --csv f.csv --bogus 1 2>&1")
+    assert.are.equal(2, rc)
+    assert.matches("unknown option '%-%-bogus'", out)
+  end)
+
+  it("refuses text that is not UTF-8 on import, naming line and column", function()
+    local dir = gateway.tmpdir()
+    local rc, out = gateway.import(dir .. "/u.db", "test.bad", "a:i,t:a\n1,ok\n2,caf\xe9\n", dir)
+    assert.are.equal(1, rc)
+    assert.matches("line 3, column 2 %(t%)", out)
+    assert.matches("not valid UTF%-8", out)
+  end)
+
+  it("refuses a database that does not exist instead of serving an empty one", function()
+    local dir = gateway.tmpdir()
+    local cfg = dir .. "/cfg.lua"
+    gateway.writefile(cfg, "return { database = 'missing.db', users = {} }")
+    local out, rc = gateway.run(gateway.q(gateway.bin) .. " serve --config " .. gateway.q(cfg) .. " 2>&1")
+    assert.are.equal(1, rc)
+    assert.matches("missing.db", out)
+    assert.matches("tt%-gateway demo", out)
+  end)
+
   it("refuses a bad config with a message naming the field", function()
     local dir = gateway.tmpdir()
     local cfg = dir .. "/bad.lua"
@@ -164,6 +188,7 @@ describe("tt-gateway serve", function()
     assert.are.equal(2, rc)
     assert.matches("%-%-config is required", out)
     local good = dir .. "/good.lua"
+    gateway.run("sqlite3 " .. gateway.q(dir .. "/x.db") .. " 'CREATE TABLE t(a); DROP TABLE t;'")
     gateway.writefile(good, "return { database = 'x.db', users = {} }")
     out, rc = gateway.run(gateway.q(gateway.bin) .. " serve --config " .. gateway.q(good) ..
       " --listen nonsense 2>&1")

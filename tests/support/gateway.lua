@@ -110,7 +110,12 @@ function M.start(opts)
   opts = opts or {}
   local dir = opts.dir or M.tmpdir()
   local config = opts.config or M.default_config()
-  config.database = opts.db or (dir .. "/empty.db")
+  config.database = opts.db
+  if not config.database then
+    -- serve refuses a database that does not exist: make an empty one
+    config.database = dir .. "/empty.db"
+    assert(M.run("sqlite3 " .. q(config.database) .. " 'CREATE TABLE t(a); DROP TABLE t;'") ~= nil)
+  end
   local cfgpath = dir .. "/gateway-" .. tostring(math.random(1e9)) .. ".lua"
   M.writefile(cfgpath, "return " .. serialize(config) .. "\n")
   local self = setmetatable({ dir = dir, config = config, cfgpath = cfgpath }, Gateway)

@@ -131,6 +131,11 @@ static void test_sessions(void)
            "return { database = '%s/s.db', users = { { uid = 'owner1', password = 'pw' } },"
            "groups = { { gid = 'g', owner = 'owner1', size = 2 } }, reserve_seconds = 60 }",
            dir);
+  char dbpath[128];
+  snprintf(dbpath, sizeof dbpath, "%s/s.db", dir);
+  sqlite3 *db;
+  CHECK(gw_store_open(dbpath, 1, &db, err, sizeof err) == 0); /* serve needs it to exist */
+  sqlite3_close(db);
   gw_gateway gw;
   memset(&gw, 0, sizeof gw);
   CHECK(load(text, &gw.cfg, err, sizeof err) == 0);

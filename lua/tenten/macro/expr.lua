@@ -12,6 +12,7 @@
 --   neg   { e = node }        not { e = node }
 --   bin   { op = "+", l = node, r = node }
 --   list  { items = { literal nodes } }                            (space-separated literals)
+--   names { items = { id nodes } }       (call argument: names separated by blanks or commas)
 --   empty {}                                                       (omitted call argument)
 -- Every node has pos, the character position where it starts (bin: the operator).
 
@@ -238,6 +239,29 @@ function M.parse(text)
     return { k = "list", items = items, pos = first.pos }
   end
 
+  -- a call argument that is two or more names separated by blanks or commas (the G and
+  -- O arguments of g_ functions: `g_sum(state city;;sales)`); nil if it is not one
+  local function name_list()
+    local t, nxt = toks[k], toks[k + 1]
+    if t.k ~= "id" or not (nxt.k == "id" or (nxt.k == "op" and nxt.v == ",")) then
+      return nil
+    end
+    local items = {}
+    while true do
+      local tt = peek()
+      if tt.k ~= "id" then
+        unexpected()
+      end
+      items[#items + 1] = { k = "id", name = tt.v, pos = tt.pos }
+      k = k + 1
+      if is_op(",") then
+        k = k + 1
+      elseif is_op(";") or is_op(")") then
+        return { k = "names", items = items, pos = t.pos }
+      end
+    end
+  end
+
   local function call_args(name, pos)
     local args = {}
     expect("(")
@@ -249,7 +273,7 @@ function M.parse(text)
       if is_op(";") or is_op(")") then
         args[#args + 1] = { k = "empty", pos = peek().pos }
       else
-        args[#args + 1] = maybe_list(expr())
+        args[#args + 1] = name_list() or maybe_list(expr())
       end
       if is_op(";") then
         k = k + 1

@@ -1,99 +1,37 @@
 -- Op handlers: one function per Macro Language operation.
 --
--- handler(ctx, ws, op) -> new worksheet. ws = { cols = { {name, type, format, label,
--- hidden}... }, dense = bool } where dense means _r is exactly 1..n (so i_ is _r).
--- Column records are never changed in place: a handler that changes one copies it.
--- ctx (tenten.macro) provides: fail, bad_value, attr, expr, source, stage, col_list,
--- quote, load. A handler that changes rows adds one stage (CTE) with ctx:stage.
+-- handler(ctx, ws, op) -> new worksheet (see tenten.macro.util for its shape).
+-- ctx (tenten.macro) provides: fail, bad_value, attr, expr, compiler, source, stage,
+-- col_list, quote, load, foreign, param. A handler that changes rows adds one stage (CTE)
+-- with ctx:stage. <tabu> lives in macro/tabu.lua, <link> and <merge> in macro/link.lua,
+-- <table> in macro/inline.lua.
+
+local util = require "tenten.macro.util"
+local tabu = require "tenten.macro.tabu"
+local link = require "tenten.macro.link"
+local inline = require "tenten.macro.inline"
+
+local copy_ws, copy_col, find_col = util.copy_ws, util.copy_col, util.find_col
+local split_list, matcher, flag, choice = util.split_list, util.matcher, util.flag, util.choice
 
 local M = {}
 
 local H = {}
 M.handlers = H
 
--- ops of later subsets: refused by name rather than called unknown
+-- known ops this implementation does not do: refused by name rather than called unknown
 M.unsupported = {
-  tabu = true, tcol = true, ["break"] = true, link = true, merge = true, table = true,
   block = true, library = true, insert = true, let = true, defop = true,
 }
 
+-- elements that only make sense inside another one
+M.child_of = { tcol = "tabu", ["break"] = "tabu" }
+
 -- ops that may come before any table is loaded
-M.no_table = { base = true, note = true }
+M.no_table = { base = true, note = true, table = true }
 
-local function copy_ws(ws, dense)
-  local cols = {}
-  for i, c in ipairs(ws.cols) do
-    cols[i] = c
-  end
-  return { cols = cols, dense = dense == nil and ws.dense or dense }
-end
-
-local function copy_col(c, changes)
-  local n = { name = c.name, type = c.type, format = c.format, label = c.label, hidden = c.hidden }
-  for k, v in pairs(changes) do
-    n[k] = v
-  end
-  return n
-end
-
-local function find_col(ws, name)
-  local lname = name:lower()
-  for _, c in ipairs(ws.cols) do
-    if c.name:lower() == lname then
-      return c
-    end
-  end
-end
-
--- comma list items with their 1-based start positions, surrounding blanks removed
-local function split_list(s)
-  local items = {}
-  for start, item in (s .. ","):gmatch("()([^,]*),") do
-    local lead, body = item:match("^(%s*)(.-)%s*$")
-    if body ~= "" then
-      items[#items + 1] = { text = body, pos = start + #lead }
-    end
-  end
-  return items
-end
-
--- `*` matches any run of characters; names compare case-insensitively
-local function matcher(pat)
-  local lp = pat:lower()
-  if not lp:find("*", 1, true) then
-    return function(name)
-      return name:lower() == lp
-    end
-  end
-  local lua_pat = "^" .. lp:gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0"):gsub("%*", ".*") .. "$"
-  return function(name)
-    return name:lower():find(lua_pat) ~= nil
-  end
-end
-
-local function flag(ctx, op, attr)
-  local v = op.attrs[attr]
-  if v == nil or v == "0" then
-    return false
-  elseif v == "1" then
-    return true
-  end
-  ctx:bad_value(op, attr, "expected 0 or 1")
-end
-
-local function choice(ctx, op, attr, allowed)
-  local v = op.attrs[attr]
-  if v == nil then
-    return nil
-  end
-  local lv = v:lower()
-  for _, a in ipairs(allowed) do
-    if lv == a then
-      return lv
-    end
-  end
-  ctx:bad_value(op, attr, "expected " .. table.concat(allowed, " or "))
-end
+-- ops that start the worksheet over: not allowed inside <link> or <merge>
+M.top_only = { base = true, table = true }
 
 ---------------------------------------------------------------------------------------
 
@@ -107,11 +45,7 @@ end
 
 -- keep rows whose value is 1
 function H.sel(ctx, ws, op)
-  for _, a in ipairs({ "expand", "sample" }) do
-    if op.attrs[a] ~= nil then
-      ctx:fail(10, op, a, "not supported")
-    end
-  end
+  util.refuse(ctx, op, { "expand", "sample" })
   ctx:attr(op, "value", true)
   local v, comp = ctx:expr(ws, op, "value")
   ctx:stage(("SELECT %s FROM %s WHERE %s"):format(ctx:col_list(ws), ctx:source(comp),
@@ -123,12 +57,10 @@ end
 function H.willbe(ctx, ws, op)
   local name = ctx:attr(op, "name", true)
   ctx:attr(op, "value", true)
-  if not name:find("^%a[%w_]*$") then
-    ctx:bad_value(op, "name", "invalid column name (letters, digits and _, starting with a letter)")
-  elseif name:sub(-1) == "_" then
-    ctx:bad_value(op, "name", "names ending in _ are reserved for system variables")
-  elseif find_col(ws, name) then
-    ctx:bad_value(op, "name", ("column '%s' already exists"):format(find_col(ws, name).name))
+  local clash = find_col(ws, name)
+  local problem = util.name_problem(name) or (clash and ("column '%s' already exists"):format(clash.name))
+  if problem then
+    ctx:bad_value(op, "name", problem)
   end
   local v, comp = ctx:expr(ws, op, "value")
   ctx:stage(("SELECT %s, %s AS %s FROM %s"):format(ctx:col_list(ws), v.sql, ctx:quote(name),
@@ -139,7 +71,7 @@ function H.willbe(ctx, ws, op)
     name = name,
     type = v.t == "n" and "a" or v.t,
     format = op.attrs.format,
-    label = label and label:gsub("`", "\n") or nil,
+    label = util.heading(label),
   }
   return out
 end
@@ -231,14 +163,7 @@ function H.sort(ctx, ws, op)
   end
   local parts = {}
   for _, k in ipairs(keys) do
-    local s = k.sql .. (k.desc and " DESC" or "")
-    -- SQLite already puts NULL first ascending and last descending (N/A lowest)
-    if naorder == "first" and k.desc then
-      s = s .. " NULLS FIRST"
-    elseif naorder == "last" and not k.desc then
-      s = s .. " NULLS LAST"
-    end
-    parts[#parts + 1] = s
+    parts[#parts + 1] = util.order_item(k.sql, k.desc, naorder)
   end
   parts[#parts + 1] = "_r"
   local rest = ctx:col_list(ws, false)
@@ -246,5 +171,10 @@ function H.sort(ctx, ws, op)
     table.concat(parts, ", "), rest == "" and "" or ", " .. rest, ctx:source(comp)))
   return copy_ws(ws, true)
 end
+
+H.tabu = tabu.tabu
+H.link = link.link
+H.merge = link.merge
+H.table = inline.table
 
 return M

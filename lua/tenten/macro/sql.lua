@@ -1,9 +1,10 @@
 -- Expression AST -> SQLite expression text.
 --
 -- A Compiler is made per op (stage). It knows the worksheet the op reads, shares the
--- statement's parameter list, and collects window expressions (i_, n_, later g_...)
--- that the stage must compute in a subquery before it can use them in WHERE or in a
--- window ORDER BY.
+-- statement's parameter list, and collects window expressions (i_, n_, g_...) that the
+-- stage must compute in a subquery before it can use them in WHERE or in a window
+-- ORDER BY. `where` (set by the caller) names the op and attribute for messages that
+-- are raised while the query runs.
 --
 -- Every compiled value is { sql = "...", t = type, nn = bool, bool = bool }:
 --   t    'i' 'j' 'f' 'a', or 'n' for the bare N/A literal '' (fits any type)
@@ -17,6 +18,7 @@
 
 local expr = require "tenten.macro.expr"
 local funcs = require "tenten.macro.funcs"
+local gfuncs = require "tenten.macro.gfuncs"
 
 local fail = expr.fail
 local concat = table.concat
@@ -54,16 +56,16 @@ local function arith_type(a, b)
 end
 M.arith_type = arith_type
 
-function Compiler:param(v, pos)
+-- "?N" for value v in parameter list ps (equal values share one), nil when full
+function M.add_param(ps, v)
   local mt = math.type(v)
   local key = (mt == "float" and ("f:%a"):format(v)) or (mt == "integer" and ("i:%d"):format(v))
     or ("s:" .. v)
-  local ps = self.ps
   local idx = ps.map[key]
   if not idx then
     idx = #ps.list + 1
     if idx > MAX_PARAMS then
-      fail(pos or 1, "too many literals in one query")
+      return nil
     end
     ps.list[idx] = v
     ps.map[key] = idx
@@ -71,15 +73,32 @@ function Compiler:param(v, pos)
   return "?" .. idx
 end
 
--- register a window expression computed before the stage; returns its column alias
+function Compiler:param(v, pos)
+  return M.add_param(self.ps, v) or fail(pos or 1, "too many literals in one query")
+end
+
+-- register a window expression computed before the stage; returns its column alias.
+-- Its level is one more than the deepest window alias (_wN) its SQL refers to.
 function Compiler:window(sql)
   local name = self.wmap[sql]
   if not name then
+    local level = 1
+    for d in sql:gmatch("%f[%w_]_w(%d+)%f[^%w_]") do
+      level = math.max(level, self.windows[tonumber(d)].level + 1)
+    end
     name = "_w" .. (#self.windows + 1)
-    self.windows[#self.windows + 1] = { sql = sql, name = name }
+    self.windows[#self.windows + 1] = { sql = sql, name = name, level = level }
     self.wmap[sql] = name
   end
   return name
+end
+
+-- SQL that stops the query with `msg` when SQLite evaluates it (only ever inside a CASE
+-- branch for bad data): tt_error is a function the gateway registers, which fails the
+-- statement with this text; the gateway answers rc 9 with it.
+function Compiler:raise_sql(msg, pos)
+  local text = (self.where and (self.where .. ": ") or "") .. msg .. " at " .. pos
+  return ("tt_error(%s)"):format(self:param(text, pos))
 end
 
 function Compiler:find_col(name)
@@ -276,6 +295,10 @@ function NODE.list(_, node)
   fail(node.pos, "a list of values is only allowed after = or <> (or where a function takes one)")
 end
 
+function NODE.names(_, node)
+  fail(node.pos, "a list of column names is only allowed as the group or order argument of a g_ function")
+end
+
 function NODE.empty(_, node)
   fail(node.pos, "syntax error: missing value")
 end
@@ -284,6 +307,9 @@ function NODE.call(c, node)
   local name = node.name:lower()
   local f = funcs[name]
   if not f then
+    if gfuncs.unsupported(name) then
+      fail(node.pos, ("function '%s' is not supported"):format(name))
+    end
     fail(node.pos, ("unknown function '%s'"):format(node.name))
   end
   local n = #node.args
@@ -299,6 +325,9 @@ function NODE.call(c, node)
     end
     if a.k == "list" and not (f.list_ok and f.list_ok[i]) then
       fail(a.pos, ("argument %d of '%s' cannot be a list"):format(i, name))
+    end
+    if a.k == "names" and not (f.names_ok and f.names_ok[i]) then
+      fail(a.pos, ("argument %d of '%s' cannot be a list of names"):format(i, name))
     end
   end
   return f.compile(c, node.args, node)

@@ -1,0 +1,157 @@
+-- tenten: automate data pulls from the 1010data Insights Platform.
+--
+-- Sessions, queries and SAM pools with the py1010 semantics, running as tasks (coroutines)
+-- on one event loop: every call that waits on the network suspends only its own task.
+-- The whole surface is documented in docs/api.md.
+local api = require "tenten.api"
+local core = require "tenten.core"
+local errors = require "tenten.errors"
+local pool = require "tenten.pool"
+local sched = require "tenten.sched"
+local session = require "tenten.session"
+
+local T = {}
+
+T.VERSION = "0.1.0"
+T.POSSESS, T.KILL, T.NOKILL = session.POSSESS, session.KILL, session.NOKILL
+T.NA = core.NA
+T.Error = errors.Error
+T.is_error = errors.is_error
+for k, v in pairs(errors) do
+  if k:match("^E_") then T[k] = v end
+end
+
+-- Tasks
+T.spawn = sched.spawn
+T.sleep = sched.sleep
+T.run = sched.run
+T.wait_all = sched.wait_all
+T.parallel = sched.parallel
+T.now = core.now
+
+-- tenten.Session(gateway, user, password, mode [, group] [, opts]): py1010's argument order.
+function T.Session(gateway, user, password, mode, group, opts)
+  if type(group) == "table" and opts == nil then group, opts = nil, group end
+  if opts ~= nil and type(opts) ~= "table" then errors.arg("tenten.Session", "opts", "a table", opts, 2) end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.gateway, o.user, o.password, o.mode, o.group = gateway, user, password, mode, group
+  return session.open(o, "tenten.Session")
+end
+
+-- tenten.session{ gateway =, user =, password =, mode =, group =, ... }
+function T.session(opts)
+  if type(opts) ~= "table" then errors.arg("tenten.session", "options", "a table", opts, 2) end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  return session.open(o, "tenten.session")
+end
+
+-- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, ... }
+function T.pool(opts)
+  if type(opts) ~= "table" then errors.arg("tenten.pool", "options", "a table", opts, 2) end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.gateway = o.gateway or os.getenv("TT_GATEWAY")
+  o.owner = o.owner or os.getenv("TT_USER")
+  o.password = o.password or os.getenv("TT_PASSWORD")
+  o.group = o.group or os.getenv("TT_GROUP")
+  return pool.get(o, "tenten.pool")
+end
+
+-- pool:session([opts]): a session on a member ID of this pool.
+function pool.Pool:session(opts)
+  local o = { pool = self, mode = opts and opts.mode }
+  return session.open(o, "pool:session")
+end
+
+-- A query not tied to a session, for warmpool.
+function T.BaseQuery(table_name, ops)
+  if type(table_name) ~= "string" then errors.arg("tenten.BaseQuery", "table", "a string", table_name, 2) end
+  if ops ~= nil and type(ops) ~= "string" then errors.arg("tenten.BaseQuery", "ops", "a string", ops, 2) end
+  return { table = table_name, ops = ops or "" }
+end
+
+-- The leading arguments of the pool commands: (url, owner, password, group [, ...]).
+local function admin(fname, url, owner, password, group, logfile)
+  local o = {
+    gateway = url or os.getenv("TT_GATEWAY"), owner = owner or os.getenv("TT_USER"),
+    password = password or os.getenv("TT_PASSWORD"), group = group or os.getenv("TT_GROUP"),
+    logfile = logfile,
+  }
+  for _, k in ipairs { "owner", "password", "group" } do
+    if type(o[k]) ~= "string" then errors.arg(fname, k, "a string", o[k], 3) end
+  end
+  local conn = api.conn(fname, o)
+  return conn, { uid = o.owner, pswd = o.password, gid = o.group }, o
+end
+
+-- warmpool: log in every free cold ID; with queries, run them on each warmed ID. Returns how
+-- many IDs were warmed.
+function T.warmpool(url, owner, password, group, queries, logfile)
+  if queries ~= nil and type(queries) ~= "table" then
+    if logfile == nil then queries, logfile = nil, queries
+    else errors.arg("tenten.warmpool", "queries", "a list of BaseQuery", queries, 2) end
+  end
+  local conn, params, o = admin("tenten.warmpool", url, owner, password, group, logfile)
+  local n = tonumber(api.call(conn, "warmpool", params):field("count")) or 0
+  if n == 0 or not queries or #queries == 0 then return n end
+  -- The warmed IDs are the ones getuid hands out first: take them, run the queries, give back.
+  local uids = {}
+  for _ = 1, n do
+    local reply = api.try(conn, "getuid", params)
+    if not reply then break end
+    uids[#uids + 1] = reply:field("uid")
+  end
+  local _, errs = sched.parallel(uids, function(uid)
+    local login = api.call(conn, "login", { uid = uid, pswd = o.password, kill = session.POSSESS })
+    local auth = { uid = uid, sid = login:field("sid"), pswd = login:field("pswd") }
+    local ok, err = pcall(function()
+      for _, q in ipairs(queries) do
+        api.call(conn, "query", auth, "<in><name>" .. core.xmlescape(q.table) .. "</name><ops>" ..
+          core.xmlescape(q.ops) .. "</ops></in>")
+      end
+    end)
+    api.try(conn, "reluid", { uid = uid, sid = auth.sid, pswd = auth.pswd, gid = o.group })
+    if not ok then error(err, 0) end
+  end)
+  if errs then error(errs[1].error, 2) end
+  return n
+end
+
+function T.flushpool(url, owner, password, group, logfile)
+  local conn, params = admin("tenten.flushpool", url, owner, password, group, logfile)
+  api.call(conn, "flushpool", params)
+  return true
+end
+
+function T.resetpool(url, owner, password, group, logfile)
+  local conn, params = admin("tenten.resetpool", url, owner, password, group, logfile)
+  api.call(conn, "resetpool", params)
+  return true
+end
+
+-- samstatus as a Lua table: { gid, owner, size, free, ids = { { uid, state, loggedin, free,
+-- marked, age, handouts, reserved }, ... } }.
+function T.samstatus(url, owner, password, group, logfile)
+  local conn, params = admin("tenten.samstatus", url, owner, password, group, logfile)
+  local tree = api.call(conn, "samstatus", params):tree()
+  local out = { ids = {} }
+  for _, node in ipairs(tree.children) do
+    if node.tag == "samstatus" then
+      local a = node.attrs
+      out.gid, out.owner, out.size, out.free = a.gid, a.owner, tonumber(a.size), tonumber(a.free)
+      for _, id in ipairs(node.children) do
+        local x = id.attrs
+        out.ids[#out.ids + 1] = {
+          uid = x.uid, state = x.state, loggedin = x.loggedin == "1", free = x.free == "1",
+          marked = x.marked == "1", age = tonumber(x.age), handouts = tonumber(x.handouts),
+          reserved = tonumber(x.reserved),
+        }
+      end
+    end
+  end
+  return out
+end
+
+return T

@@ -1,0 +1,319 @@
+-- Sessions and queries, with the SDKs' semantics: a pool session acquires a member ID and logs
+-- it in; close releases it (pool), leaves it running (single user, POSSESS) or logs out.
+local api = require "tenten.api"
+local core = require "tenten.core"
+local errors = require "tenten.errors"
+local pool_mod = require "tenten.pool"
+local sched = require "tenten.sched"
+
+local M = {}
+
+M.POSSESS, M.KILL, M.NOKILL = "possess", "yes", "no"
+local MODES = { possess = true, yes = true, no = true }
+
+-- The default rows per getdata page; the gateway may cap it lower.
+M.PAGE_ROWS = 50000
+
+local Session = {}
+Session.__index = Session
+Session.__name = "tenten.Session"
+
+local Query = {}
+Query.__index = Query
+Query.__name = "tenten.Query"
+
+-- Sessions not yet closed, so a signal can release their IDs. Weak: an unreferenced session
+-- is still collected (and its __gc releases it).
+local open = setmetatable({}, { __mode = "k" })
+
+local function auth(s)
+  return { uid = s.username, sid = s.sid, pswd = s._enc }
+end
+
+local function check_open(s, what)
+  if s._closed then errors.raise(errors.E_CLOSED, what .. " on a closed session", what, s.username, 3) end
+end
+
+local function login(s, uid, password, mode)
+  local reply = api.call(s._conn, "login", { uid = uid, pswd = password, kill = mode })
+  s.sid = reply:field("sid")
+  s._enc = reply:field("pswd")
+end
+
+-- opts: gateway, user, password, mode, group, wait, retry, acquire_timeout, logfile, timeout,
+-- reuse_connection, member_password, cafile, proxy, insecure.
+function M.open(opts, fname)
+  fname = fname or "tenten.session"
+  opts.gateway = opts.gateway or os.getenv("TT_GATEWAY")
+  opts.user = opts.user or os.getenv("TT_USER")
+  opts.password = opts.password or os.getenv("TT_PASSWORD")
+  opts.group = opts.group or os.getenv("TT_GROUP")
+  if not opts.pool and type(opts.user) ~= "string" then
+    errors.arg(fname, "user", "a string (or TT_USER)", opts.user, 3)
+  end
+  if not opts.pool and type(opts.password) ~= "string" then
+    errors.arg(fname, "password", "a string (or TT_PASSWORD)", opts.password, 3)
+  end
+  local mode = opts.mode or M.POSSESS
+  if not MODES[mode] then errors.arg(fname, "mode", "tenten.POSSESS, tenten.KILL or tenten.NOKILL", mode, 3) end
+  if opts.group ~= nil and type(opts.group) ~= "string" then errors.arg(fname, "group", "a string", opts.group, 3) end
+  local s = setmetatable({ mode = mode, group = opts.group }, Session)
+  if opts.pool then
+    s._pool, s.group, s.owner = opts.pool, opts.pool.group, opts.pool.owner
+  elseif opts.group then
+    s.owner = opts.user
+    s._pool = pool_mod.get({
+      gateway = opts.gateway, owner = opts.user, password = opts.password, group = opts.group,
+      wait = opts.wait, retry = opts.retry, acquire_timeout = opts.acquire_timeout,
+      member_password = opts.member_password, timeout = opts.timeout, logfile = opts.logfile,
+      reuse_connection = opts.reuse_connection, cafile = opts.cafile, proxy = opts.proxy,
+      insecure = opts.insecure, size = opts.size,
+    }, fname)
+  end
+  if s._pool then
+    s._conn = s._pool.conn
+    local member = s._pool:acquire()
+    s._member = member
+    s.username = member.uid
+    if member.sid then
+      s.sid, s._enc = member.sid, member.enc -- handed over still logged in
+    else
+      local ok, err = pcall(login, s, member.uid, s._pool.member_password, mode)
+      if not ok then
+        s._pool:release(member)
+        error(err, 2)
+      end
+      member.sid, member.enc = s.sid, s._enc
+    end
+  else
+    s._conn = api.conn(fname, opts)
+    s.username = opts.user
+    login(s, opts.user, opts.password, mode)
+  end
+  open[s] = true
+  return s
+end
+
+function Session:close()
+  if self._closed then return end
+  self._closed = true
+  open[self] = nil
+  if self._member then
+    local member = self._member
+    self._member = nil
+    local ok, err = self._pool:release(member)
+    if not ok and err then error(err, 2) end
+  elseif self.mode ~= M.POSSESS then
+    local ok, err = api.try(self._conn, "logout", auth(self))
+    if not ok and err.code ~= 35 then error(err, 2) end
+  end
+  -- single user with POSSESS: the platform session keeps running, as the SDKs leave it
+end
+
+Session.__close = function(s) s:close() end
+
+-- Collected without close: no I/O may run inside a finalizer, so the release runs as a task.
+Session.__gc = function(s)
+  if s._closed then return end
+  s._closed = true
+  local member, pool_ = s._member, s._pool
+  if member then
+    s._member = nil
+    sched.spawn(function() pool_:release(member) end).observed = true
+  elseif s.mode ~= M.POSSESS then
+    local conn, params = s._conn, auth(s)
+    sched.spawn(function() api.try(conn, "logout", params) end).observed = true
+  end
+end
+
+function Session:closed()
+  return self._closed == true
+end
+
+function Session:query(table_name, ops)
+  check_open(self, "query")
+  if type(table_name) ~= "string" then errors.arg("Session:query", "table", "a string", table_name, 2) end
+  if ops ~= nil and type(ops) ~= "string" then errors.arg("Session:query", "ops", "a string", ops, 2) end
+  return setmetatable({ session = self, table = table_name, ops = ops or "" }, Query)
+end
+
+-- Raw transaction on this session (for what the module does not wrap).
+function Session:call(api_name, body)
+  check_open(self, api_name)
+  return api.call(self._conn, api_name, auth(self), body)
+end
+
+function M.tabinfo(s, table_name)
+  local reply = s:call("tabinfo", "<in><name>" .. core.xmlescape(table_name) .. "</name></in>")
+  local attrs = reply:table_attrs()
+  local title
+  for _, node in ipairs(reply:tree().children) do
+    if node.tag == "table" then
+      for _, c in ipairs(node.children) do
+        if c.tag == "title" then title = c.text end
+      end
+    end
+  end
+  return {
+    name = attrs.name, title = title, nrows = tonumber(attrs.nrows), version = tonumber(attrs.version),
+    loaded = attrs.loaded, loaded_unix = tonumber(attrs.loadedunix), columns = reply:columns(),
+  }
+end
+function Session:tabinfo(table_name) return M.tabinfo(self, table_name) end
+
+---------------------------------------------------------------------------------------------
+-- Queries
+
+local function columns_of(reply)
+  local cols = reply:columns()
+  for _, c in ipairs(cols) do c.label = c.label or c.name end
+  return cols
+end
+
+function Query:run()
+  local s = self.session
+  check_open(s, "query")
+  local body = "<in><name>" .. core.xmlescape(self.table) .. "</name><ops>" .. core.xmlescape(self.ops) ..
+    "</ops></in>"
+  local reply = api.call(s._conn, "query", auth(s), body)
+  self.nrows = tonumber(reply:table_attrs().nrows) or 0
+  self.columns = columns_of(reply)
+  self._ran = true
+  return self
+end
+
+-- Start fetching rows [first, last) of the result as one getdata.
+local function begin_page(self, first, last, csv)
+  local s = self.session
+  local body = '<in><rows mode="2"><start>' .. first .. "</start><end>" .. last .. "</end></rows>" ..
+    (csv and '<format type="csv"/>' or "") .. "</in>"
+  return api.begin(s._conn, "getdata", auth(s), body)
+end
+
+local function finish_page(self, h)
+  local reply, err = api.wait(h)
+  if not reply then error(err, 3) end
+  if #reply:columns() == 0 then reply:set_columns(self.columns) end
+  return reply
+end
+
+-- Visit the pages of rows [first, last) in order, fetching the next while one is handled.
+local function each_page(self, first, last, fn)
+  if not self._ran then self:run() end
+  check_open(self.session, "getdata")
+  last = math.min(last or self.nrows, self.nrows)
+  local size = self.page_rows or M.PAGE_ROWS
+  local at = first
+  if at >= last then return end
+  local pending = begin_page(self, at, math.min(at + size, last))
+  while pending do
+    local page = finish_page(self, pending)
+    local n = page:nrows()
+    at = at + n
+    pending = nil
+    if n > 0 and at < last then pending = begin_page(self, at, math.min(at + size, last)) end
+    if n > 0 then fn(page, n) end
+    if n == 0 then break end
+  end
+end
+
+-- for row in q:rows() do ... end: rows are lists of values; N/A is tenten.NA. The next page is
+-- on its way while the current one is read, and only one page is held at a time.
+function Query:rows()
+  if not self._ran then self:run() end
+  check_open(self.session, "getdata")
+  local size = self.page_rows or M.PAGE_ROWS
+  local last = self.nrows
+  local at, page, i, n = 0, nil, 0, 0
+  local pending = last > 0 and begin_page(self, 0, math.min(size, last)) or nil
+  return function()
+    if i < n then
+      i = i + 1
+      return page:row(i)
+    end
+    if not pending then return nil end
+    page = finish_page(self, pending)
+    n, i, pending = page:nrows(), 1, nil
+    at = at + n
+    if n == 0 then return nil end
+    if at < last then pending = begin_page(self, at, math.min(at + size, last)) end
+    return page:row(1)
+  end
+end
+
+-- { column = { values... } } for rows first .. last-1 (0-based, as py1010's dictslice).
+function Query:dictslice(first, last)
+  if type(first) ~= "number" then errors.arg("Query:dictslice", "first", "a number", first, 2) end
+  if last ~= nil and type(last) ~= "number" then errors.arg("Query:dictslice", "last", "a number", last, 2) end
+  if not self._ran then self:run() end
+  local out = {}
+  for _, c in ipairs(self.columns) do out[c.name] = {} end
+  local k = 0
+  each_page(self, math.max(0, math.floor(first)), last and math.floor(last), function(page, n)
+    for i = 1, n do
+      k = k + 1
+      local row = page:row(i)
+      for j, c in ipairs(self.columns) do out[c.name][k] = row[j] end
+    end
+  end)
+  return out
+end
+
+function Query:coldict()
+  return self:dictslice(0)
+end
+
+local FORMATS = { tsv = "tsv", csv = "csv", jsonl = "jsonl", json = "jsonl", ndjson = "jsonl", txt = "tsv" }
+
+function M.format_of(path, format, fname)
+  local f = format or (type(path) == "string" and FORMATS[path:match("%.([%w]+)$") or ""])
+  if not FORMATS[f or ""] then
+    errors.arg(fname, "format", "tsv, csv or jsonl (or a path ending so)", format, 3)
+  end
+  return FORMATS[f]
+end
+
+-- Stream the result into a file (a path or an open file): rows never become Lua values.
+-- Returns rows, bytes.
+function Query:write(dest, format)
+  format = M.format_of(dest, format, "Query:write")
+  local file, own = dest, false
+  if type(dest) == "string" then
+    file = assert(io.open(dest, "wb"))
+    own = true
+  elseif io.type(dest) ~= "file" then
+    errors.arg("Query:write", "dest", "a path or an open file", dest, 2)
+  end
+  local rows, bytes = 0, 0
+  local ok, err = pcall(each_page, self, 0, nil, function(page, n)
+    bytes = bytes + page:write(file, format, rows == 0)
+    rows = rows + n
+  end)
+  if own then file:close() end
+  if not ok then error(err, 2) end
+  if rows == 0 and format ~= "jsonl" and self.columns then
+    -- an empty result still gets its header line
+    local names = {}
+    for i, c in ipairs(self.columns) do names[i] = c.name end
+    local line = table.concat(names, format == "csv" and "," or "\t") .. "\n"
+    if own then
+      file = assert(io.open(dest, "wb"))
+      file:write(line)
+      file:close()
+    else
+      file:write(line)
+    end
+    bytes = #line
+  end
+  return rows, bytes
+end
+
+M.Session, M.Query = Session, Query
+
+sched.on_interrupt(function()
+  local list = {}
+  for s in pairs(open) do list[#list + 1] = s end
+  for _, s in ipairs(list) do pcall(s.close, s) end
+end)
+
+return M

@@ -1,0 +1,24 @@
+/* write: a page of rows to a FILE* as TSV, CSV or JSON lines, without any row becoming a value
+ * of the caller's language. */
+#ifndef TT_WRITE_H
+#define TT_WRITE_H
+
+#include "page.h"
+#include "reply.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum { TT_WRITE_TSV, TT_WRITE_CSV, TT_WRITE_JSONL };
+
+/* "tsv", "csv", "jsonl" -> TT_WRITE_*, or -1. */
+int tt_write_format(const char *name);
+
+/* Write the rows of p, typed and named by cols (a column without an entry is text named
+ * "c<N>", N from 1). header: a first line of column names (TSV and CSV only). Rows shorter
+ * than ncols are padded with N/A. *bytes gets the number of bytes written, also on failure.
+ * 0, TT_E_IO (errno set) when the FILE* failed, or TT_E_NOMEM. */
+int tt_write_page(FILE *f, int format, const tt_page *p, const tt_column *cols, size_t ncols,
+                  int header, uint64_t *bytes);
+
+#endif

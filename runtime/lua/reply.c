@@ -1,0 +1,334 @@
+/* reply (binding): the tenten.core.reply object. Rows stay in the C page; row(i) converts one
+ * row on demand and write() streams the page to a Lua file without making Lua values. */
+#include "ttL.h"
+
+#include "err.h"
+#include "write.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <string.h>
+
+typedef struct ttL_reply {
+  tt_reply *r;
+} ttL_reply;
+
+static ttL_reply *toreply(lua_State *L)
+{
+  ttL_reply *u = luaL_checkudata(L, 1, TTL_REPLY);
+  if (!u->r) luaL_error(L, "attempt to use a closed reply");
+  return u;
+}
+
+/* Lua code (a finalizer) may run at any allocation and could close this reply: check after
+ * allocating, before touching the reply's memory again. */
+static void alive(lua_State *L, const ttL_reply *u, const tt_reply *r)
+{
+  if (u->r != r) luaL_error(L, "the reply was closed while in use");
+}
+
+void ttL_reply_new(lua_State *L)
+{
+  ttL_reply *u = lua_newuserdatauv(L, sizeof *u, 0);
+  u->r = NULL;
+  luaL_setmetatable(L, TTL_REPLY);
+}
+
+void ttL_reply_set(lua_State *L, int idx, tt_reply *r)
+{
+  ttL_reply *u = luaL_checkudata(L, idx, TTL_REPLY);
+  tt_reply_free(&u->r);
+  u->r = r;
+}
+
+static int l_close(lua_State *L)
+{
+  ttL_reply *u = luaL_checkudata(L, 1, TTL_REPLY);
+  tt_reply_free(&u->r);
+  return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+  ttL_reply *u = luaL_checkudata(L, 1, TTL_REPLY);
+  if (!u->r)
+    lua_pushstring(L, TTL_REPLY " (closed)");
+  else
+    lua_pushfstring(L, TTL_REPLY " (rc %I, %I rows)", (lua_Integer)tt_reply_rc(u->r),
+                    (lua_Integer)tt_page_nrows(tt_reply_page(u->r)));
+  return 1;
+}
+
+static int l_rc(lua_State *L)
+{
+  lua_pushinteger(L, (lua_Integer)tt_reply_rc(toreply(L)->r));
+  return 1;
+}
+
+static int l_msg(lua_State *L)
+{
+  lua_pushstring(L, tt_reply_msg(toreply(L)->r));
+  return 1;
+}
+
+static int l_field(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  size_t len;
+  const char *s = tt_reply_field(u->r, luaL_checkstring(L, 2), &len);
+  if (s)
+    lua_pushlstring(L, s, len);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+/* ---- tree ---------------------------------------------------------------------------------- */
+
+static void push_attrs(lua_State *L, const ttL_reply *u, const tt_node *n)
+{
+  lua_newtable(L);
+  alive(L, u, u->r);
+  for (const char **a = n ? n->attrs : NULL; a && *a; a += 2) {
+    lua_pushstring(L, a[1]);
+    alive(L, u, u->r);
+    lua_setfield(L, -2, a[0]);
+    alive(L, u, u->r);
+  }
+}
+
+static void push_node(lua_State *L, const ttL_reply *u, const tt_node *n)
+{
+  const tt_reply *r = u->r;
+  luaL_checkstack(L, 4, "reply too deep");
+  lua_createtable(L, 0, 4);
+  alive(L, u, r);
+  lua_pushstring(L, n->tag);
+  lua_setfield(L, -2, "tag");
+  alive(L, u, r);
+  push_attrs(L, u, n);
+  lua_setfield(L, -2, "attrs");
+  alive(L, u, r);
+  lua_pushlstring(L, n->text, n->text_len);
+  lua_setfield(L, -2, "text");
+  alive(L, u, r);
+  lua_newtable(L);
+  alive(L, u, r);
+  lua_Integer i = 0;
+  for (const tt_node *c = n->children; c; c = c->next) {
+    push_node(L, u, c);
+    lua_rawseti(L, -2, ++i);
+    alive(L, u, r);
+  }
+  lua_setfield(L, -2, "children");
+  alive(L, u, r);
+}
+
+static int l_tree(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  const tt_node *root = tt_reply_tree(u->r);
+  if (root)
+    push_node(L, u, root);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+static int l_table_attrs(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  push_attrs(L, u, tt_reply_table(u->r));
+  return 1;
+}
+
+/* ---- columns ------------------------------------------------------------------------------- */
+
+static int l_columns(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  const tt_reply *r = u->r;
+  size_t n;
+  tt_reply_columns(r, &n);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    alive(L, u, r);
+    const tt_column *c = &tt_reply_columns(r, &n)[i];
+    lua_createtable(L, 0, 4);
+    alive(L, u, r);
+    const char *v[4] = {c->name, c->type, c->format, c->label};
+    const char *k[4] = {"name", "type", "format", "label"};
+    for (int j = 0; j < 4; j++) {
+      if (!v[j]) continue;
+      lua_pushstring(L, v[j]);
+      alive(L, u, r);
+      lua_setfield(L, -2, k[j]);
+      alive(L, u, r);
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static const char *opt_field(lua_State *L, int t, const char *key, size_t i)
+{
+  int type = lua_getfield(L, t, key);
+  const char *s = NULL;
+  if (type == LUA_TSTRING)
+    s = lua_tostring(L, -1); /* stays alive: the table still holds it */
+  else if (type != LUA_TNIL)
+    luaL_error(L, "set_columns: column %d: '%s' must be a string", (int)i + 1, key);
+  lua_pop(L, 1);
+  return s;
+}
+
+static int l_set_columns(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  size_t n = (size_t)luaL_len(L, 2);
+  tt_column *cols = lua_newuserdatauv(L, (n ? n : 1) * sizeof *cols, 0); /* freed by the GC */
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    int t = lua_gettop(L);
+    memset(&cols[i], 0, sizeof cols[i]);
+    if (lua_type(L, t) == LUA_TSTRING) {
+      cols[i].name = (char *)lua_tostring(L, t); /* the table still holds it */
+      lua_pop(L, 1);
+      continue;
+    }
+    if (lua_type(L, t) != LUA_TTABLE)
+      return luaL_error(L, "set_columns: column %d must be a table or a name", (int)i + 1);
+    cols[i].name = (char *)opt_field(L, t, "name", i);
+    if (!cols[i].name) return luaL_error(L, "set_columns: column %d has no name", (int)i + 1);
+    cols[i].type = (char *)opt_field(L, t, "type", i);
+    cols[i].format = (char *)opt_field(L, t, "format", i);
+    cols[i].label = (char *)opt_field(L, t, "label", i);
+    lua_pop(L, 1);
+  }
+  alive(L, u, u->r);
+  if (tt_reply_set_columns(u->r, cols, n)) return luaL_error(L, "not enough memory");
+  return 0;
+}
+
+/* ---- rows ---------------------------------------------------------------------------------- */
+
+static int l_nrows(lua_State *L)
+{
+  lua_pushinteger(L, (lua_Integer)tt_page_nrows(tt_reply_page(toreply(L)->r)));
+  return 1;
+}
+
+static void push_cell(lua_State *L, char type, const char *s, size_t n)
+{
+  long long i;
+  double d;
+  if (n == 0)
+    lua_pushvalue(L, lua_upvalueindex(1)); /* N/A */
+  else if ((type == 'i' || type == 'j') && tt_page_cell_int(s, n, &i))
+    lua_pushinteger(L, (lua_Integer)i);
+  else if (type == 'f' && tt_page_cell_double(s, n, &d))
+    lua_pushnumber(L, (lua_Number)d);
+  else
+    lua_pushlstring(L, s, n);
+}
+
+static int l_row(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  const tt_reply *r = u->r;
+  lua_Integer i = luaL_checkinteger(L, 2);
+  const tt_page *p = tt_reply_page(r);
+  if (i < 1 || (lua_Unsigned)i > p->nrows) {
+    lua_pushnil(L);
+    return 1;
+  }
+  size_t ncols, first, n = tt_page_row(p, (size_t)i - 1, &first);
+  const tt_column *cols = tt_reply_columns(r, &ncols);
+  size_t width = n > ncols ? n : ncols;
+  lua_createtable(L, (int)width, 0);
+  for (size_t j = 0; j < width; j++) {
+    alive(L, u, r);
+    cols = tt_reply_columns(r, &ncols); /* set_columns may not run meanwhile, but be exact */
+    char type = j < ncols && cols[j].type ? cols[j].type[0] : 'a';
+    size_t len = 0;
+    const char *s = j < n ? tt_page_cell(p, first + j, &len) : "";
+    push_cell(L, type, s, len);
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  return 1;
+}
+
+static int l_write(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  luaL_Stream *fs = luaL_checkudata(L, 2, LUA_FILEHANDLE);
+  if (!fs->closef) return luaL_error(L, "attempt to use a closed file");
+  const char *fmtname = luaL_checkstring(L, 3);
+  int fmt = tt_write_format(fmtname);
+  if (fmt < 0) return luaL_argerror(L, 3, "format must be \"tsv\", \"csv\" or \"jsonl\"");
+  int header = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
+  size_t ncols;
+  const tt_column *cols = tt_reply_columns(u->r, &ncols);
+  uint64_t bytes;
+  int rc = tt_write_page(fs->f, fmt, tt_reply_page(u->r), cols, ncols, header, &bytes);
+  if (rc == TT_E_IO) return luaL_fileresult(L, 0, NULL);
+  if (rc) return luaL_error(L, "reply:write: %s", tt_err_name(rc));
+  lua_pushinteger(L, (lua_Integer)bytes);
+  return 1;
+}
+
+/* ---- registration -------------------------------------------------------------------------- */
+
+static int na_tostring(lua_State *L)
+{
+  lua_pushliteral(L, "NA");
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"rc", l_rc},
+    {"msg", l_msg},
+    {"field", l_field},
+    {"tree", l_tree},
+    {"table_attrs", l_table_attrs},
+    {"columns", l_columns},
+    {"set_columns", l_set_columns},
+    {"nrows", l_nrows},
+    {"row", l_row},
+    {"write", l_write},
+    {"close", l_close},
+    {NULL, NULL},
+};
+
+void ttL_reply_open(lua_State *L)
+{
+  /* NA: one userdata per Lua state, compared by identity. */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, TTL_NA) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 1, 0);
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, "tenten.core.NA");
+    lua_setfield(L, -2, "__name");
+    lua_pushcfunction(L, na_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "NA is not a table");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, TTL_NA);
+  }
+  if (luaL_newmetatable(L, TTL_REPLY)) {
+    lua_newtable(L);
+    lua_pushvalue(L, -3); /* NA, the upvalue of every method */
+    luaL_setfuncs(L, methods, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 2);
+}
