@@ -7,6 +7,7 @@ local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
 local pool = require "tenten.pool"
+local pull = require "tenten.pull"
 local sched = require "tenten.sched"
 local session = require "tenten.session"
 
@@ -64,6 +65,22 @@ function pool.Pool:session(opts)
   local o = { pool = self, mode = opts and opts.mode }
   return session.open(o, "pool:session")
 end
+
+-- pool:pull(jobs [, opts]): declarative parallel pulls (lua/tenten/pull.lua).
+function pool.Pool:pull(jobs, opts)
+  return pull.pull(self, jobs, opts, "pool:pull")
+end
+
+-- tenten.pull(pool_or_options, jobs [, opts])
+function T.pull(p, jobs, opts)
+  if getmetatable(p) ~= pool.Pool then
+    if type(p) ~= "table" then errors.arg("tenten.pull", "pool", "a pool or pool options", p, 2) end
+    p = T.pool(p)
+  end
+  return pull.pull(p, jobs, opts, "tenten.pull")
+end
+
+T.format_summary = pull.format_summary
 
 -- A query not tied to a session, for warmpool.
 function T.BaseQuery(table_name, ops)

@@ -21,7 +21,6 @@ local inflight = {} -- request -> future
 local unobserved = {} -- failed tasks nobody waited for, in order
 local hooks = {}  -- functions run when a signal interrupts everything
 local interrupted = false
-local run_depth = 0 -- how many S.run calls are on the stack
 
 ---------------------------------------------------------------------------------------------
 -- Timers: a binary heap on (at, seq).
@@ -269,8 +268,10 @@ end
 -- The loop
 
 -- One turn: resume the tasks that are ready, then wait for I/O or a timer at most `max_wait`
--- seconds. Returns false when nothing at all is left that could make progress.
-function S.step(max_wait)
+-- seconds. Returns false when nothing at all is left that could make progress. `for_run` is
+-- set by run's own loop only: once no task is left it has nothing to wait for, while a nested
+-- wait (a hook releasing IDs after an interrupt, say) still needs its I/O driven.
+local function step(max_wait, for_run)
   local n = ready.tail - ready.head + 1
   for _ = 1, n do
     local e = ready[ready.head]
@@ -280,9 +281,8 @@ function S.step(max_wait)
   end
   fire_timers()
   if not interrupted and core.interrupted() > 0 then S.interrupt() end
-  -- Inside run, with no task left, nothing waits for a timer or a request: do not block on
-  -- one that a cancelled task left behind (a top-level wait is never inside run).
-  if (interrupted or run_depth > 0) and nlive == 0 then return true end
+  -- run's loop with no task left: do not block on a timer a cancelled task left behind
+  if for_run and nlive == 0 then return true end
   local timeout
   if ready.tail >= ready.head then
     timeout = 0
@@ -302,6 +302,10 @@ function S.step(max_wait)
   end
   fire_timers()
   return true
+end
+
+function S.step(max_wait)
+  return step(max_wait, false)
 end
 
 -- Start an HTTP exchange without waiting: a future set to (reply) or (nil, err).
@@ -364,16 +368,14 @@ function S.run(fn, ...)
   if current() then return fn(...) end
   local main = S.spawn(fn, ...)
   main.observed = true
-  run_depth = run_depth + 1
   local ok, err = pcall(function()
     while nlive > 0 do
-      if not S.step() and nlive > 0 then
+      if not step(nil, true) and nlive > 0 then
         -- Every live task waits on a future nobody can set: end them rather than hang.
         for t in pairs(live) do if t.status ~= "running" then t:cancel() end end
       end
     end
   end)
-  run_depth = run_depth - 1
   if not ok then error(err, 0) end
   if interrupted then
     error(errors.new(errors.E_INTERRUPTED, "interrupted by a signal", "run"), 0)

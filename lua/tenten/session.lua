@@ -274,9 +274,12 @@ function M.format_of(path, format, fname)
 end
 
 -- Stream the result into a file (a path or an open file): rows never become Lua values.
--- Returns rows, bytes.
-function Query:write(dest, format)
+-- on_page(rows, bytes), when given, is called after every page. Returns rows, bytes.
+function Query:write(dest, format, on_page)
   format = M.format_of(dest, format, "Query:write")
+  if on_page ~= nil and type(on_page) ~= "function" then
+    errors.arg("Query:write", "on_page", "a function", on_page, 2)
+  end
   local file, own = dest, false
   if type(dest) == "string" then
     file = assert(io.open(dest, "wb"))
@@ -288,23 +291,18 @@ function Query:write(dest, format)
   local ok, err = pcall(each_page, self, 0, nil, function(page, n)
     bytes = bytes + page:write(file, format, rows == 0)
     rows = rows + n
+    if on_page then on_page(rows, bytes) end
   end)
-  if own then file:close() end
-  if not ok then error(err, 2) end
-  if rows == 0 and format ~= "jsonl" and self.columns then
+  if ok and rows == 0 and format ~= "jsonl" and self.columns then
     -- an empty result still gets its header line
     local names = {}
-    for i, c in ipairs(self.columns) do names[i] = c.name end
-    local line = table.concat(names, format == "csv" and "," or "\t") .. "\n"
-    if own then
-      file = assert(io.open(dest, "wb"))
-      file:write(line)
-      file:close()
-    else
-      file:write(line)
-    end
+    for k, c in ipairs(self.columns) do names[k] = c.name end
+    local line = table.concat(names, format == "csv" and "," or "\t") .. (format == "csv" and "\r\n" or "\n")
+    file:write(line)
     bytes = #line
   end
+  if own then file:close() end
+  if not ok then error(err, 2) end
   return rows, bytes
 end
 

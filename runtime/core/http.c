@@ -207,7 +207,7 @@ void tt_http_complete(tt_http *h, CURLcode code)
   } else if (tls_error(code)) {
     set_result(h, TT_E_TLS, "TLS failure", detail);
   } else {
-    set_result(h, TT_E_CONNECT, "could not complete the exchange", detail);
+    set_result(h, TT_E_CONNECT, "connection failed", detail);
   }
   release(h);
 }

@@ -392,9 +392,10 @@ static xmlSAXHandler handler = {
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-/* No network, no DTD; NOENT so that &amp; in attribute values reaches us decoded (entities
- * other than the predefined five are never declared to this parser, so none expand); HUGE
- * because a page can hold a text node beyond libxml2's default 10 MB cap. */
+/* No network, no external DTD. NOENT so that &amp; in attribute values reaches us decoded;
+ * it expands nothing else, since without a getEntity handler a declared entity is never found
+ * (a reference to one is an error, so no entity bomb). HUGE because a page can hold a text
+ * node beyond libxml2's default 10 MB cap. */
 #define PARSE_OPTIONS                                                                              \
   (XML_PARSE_NONET | XML_PARSE_NOENT | XML_PARSE_HUGE | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 

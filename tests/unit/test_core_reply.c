@@ -547,6 +547,32 @@ static void test_numbers(void)
   group("json numbers and strings", p0, f0);
 }
 
+static void test_bodies(void)
+{
+  int p0 = passed, f0 = failed;
+  static const struct {
+    const char *body, *sep, *eol;
+  } cases[] = {
+      {"<in><format type=\"csv\"><sep>|</sep><linesep>^</linesep></format></in>", "|", "^"},
+      {"<in><ops><sel value=\"elev<2000\"/></ops><format type=\"csv\"><sep> :: </sep>"
+       "</format></in>",
+       "::", ""},
+      {"<in><format type=\"csv\"><sep>&amp;</sep><linesep>&#10;</linesep></format></in>", "&", ""},
+      {"<in><format type=\"csv\"><sep>0123456789abcdefghij</sep></format></in>", "0123456789abcde",
+       ""},
+      {"<in><rows mode=\"1\"><next>3</next></rows></in>", "", ""},
+      {"not xml", "", ""},
+      {"", "", ""},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char sep[TT_CSV_DELIM_MAX + 1], eol[TT_CSV_DELIM_MAX + 1];
+    tt_reply_csv_delims(cases[k].body, strlen(cases[k].body), sep, eol, sizeof sep);
+    CHECK_STR(sep, cases[k].sep);
+    CHECK_STR(eol, cases[k].eol);
+  }
+  group("csv separators of a body", p0, f0);
+}
+
 /* ---- big pages ------------------------------------------------------------------------------ */
 
 static char *gen_page(size_t nrows, size_t first, int csv, size_t *len)
@@ -585,11 +611,11 @@ static char *gen_page(size_t nrows, size_t first, int csv, size_t *len)
 static void test_huge(void)
 {
   int p0 = passed, f0 = failed;
-  /* 300,000 CSV rows are one text node of about 13 MB: past libxml2's default 10 MB cap. */
+  /* 400,000 CSV rows are one text node of about 13 MB: past libxml2's default 10 MB cap. */
   static const struct {
     size_t rows;
     int csv;
-  } pages[] = {{100000, 0}, {300000, 1}};
+  } pages[] = {{100000, 0}, {400000, 1}};
   for (size_t k = 0; k < 2; k++) {
     size_t len;
     char *data = gen_page(pages[k].rows, 0, pages[k].csv, &len);
@@ -698,6 +724,7 @@ int main(int argc, char **argv)
   test_bad();
   test_csv();
   test_numbers();
+  test_bodies();
   test_huge();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

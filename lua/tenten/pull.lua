@@ -1,0 +1,126 @@
+-- Declarative pulls: a list of jobs, each on its own pooled session, rows streamed straight to
+-- its file. A file appears only when its job succeeded: rows go to a temporary name in the same
+-- folder, renamed at the end, so a failed or cancelled job leaves nothing behind.
+local core = require "tenten.core"
+local errors = require "tenten.errors"
+local progress = require "tenten.progress"
+local sched = require "tenten.sched"
+local session = require "tenten.session"
+
+local M = {}
+
+local function check_job(i, job, fname)
+  local where = "jobs[" .. i .. "]"
+  if type(job) == "function" then return { fn = job, name = "function job " .. i } end
+  if type(job) ~= "table" then errors.arg(fname, where, "a table or a function", job, 4) end
+  if job.fn ~= nil then
+    if type(job.fn) ~= "function" then errors.arg(fname, where .. ".fn", "a function", job.fn, 4) end
+    return { fn = job.fn, name = job.name or ("function job " .. i) }
+  end
+  if type(job.table) ~= "string" then errors.arg(fname, where .. ".table", "a string", job.table, 4) end
+  if type(job.out) ~= "string" then errors.arg(fname, where .. ".out", "a path", job.out, 4) end
+  if job.ops ~= nil and type(job.ops) ~= "string" then errors.arg(fname, where .. ".ops", "a string", job.ops, 4) end
+  local cols = job.columns
+  if type(cols) == "table" then cols = table.concat(cols, ",") end
+  if cols ~= nil and type(cols) ~= "string" then
+    errors.arg(fname, where .. ".columns", "a list of names", job.columns, 4)
+  end
+  local ops = job.ops or ""
+  if cols then ops = ops .. '<colord cols="' .. core.xmlescape(cols) .. '"/>' end
+  return {
+    table = job.table, ops = ops, out = job.out, name = job.name or job.out,
+    format = session.format_of(job.out, job.format, fname),
+  }
+end
+
+-- Run one job on a pooled session; fills its summary; raises its error.
+local function run_job(pool, job, sum, display, page_rows)
+  local t0 = core.now()
+  local tmp
+  -- Also runs when the task is cancelled (fail_fast, Ctrl-C): no partial file is left.
+  local _cleanup <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+    if tmp then os.remove(tmp) end
+    sum.seconds = core.now() - t0
+  end })
+  local ok, err = pcall(function()
+    local s <close> = pool:session()
+    t0 = core.now() -- a job's time is its work, not its wait for an ID
+    sum.uid = s.username
+    display:start(sum.job)
+    if job.fn then
+      local rows, bytes = job.fn(s)
+      sum.rows, sum.bytes = tonumber(rows) or 0, tonumber(bytes) or 0
+      return
+    end
+    local q = s:query(job.table, job.ops)
+    q.page_rows = page_rows
+    q:run()
+    sum.total = q.nrows
+    tmp = job.out .. ".part-" .. sum.job
+    sum.rows, sum.bytes = q:write(tmp, job.format, function(rows, bytes)
+      sum.rows, sum.bytes = rows, bytes
+      display:update()
+    end)
+    local renamed, why = os.rename(tmp, job.out)
+    if not renamed then
+      errors.raise(errors.E_IO, "cannot rename into " .. job.out .. ": " .. tostring(why), "pull")
+    end
+    tmp = nil
+  end)
+  if not ok then
+    sum.error = err
+    display:finish_job(sum.job, true)
+    error(err, 0)
+  end
+  sum.done = true
+  display:finish_job(sum.job, false)
+end
+
+-- pool:pull(jobs [, opts]) -> summaries, one per job in job order:
+-- { job, name, table, out, rows, bytes, seconds, uid, total, error }.
+function M.pull(pool, jobs, opts, fname)
+  fname = fname or "pool:pull"
+  if type(jobs) ~= "table" then errors.arg(fname, "jobs", "a list of jobs", jobs, 3) end
+  opts = opts or {}
+  if type(opts) ~= "table" then errors.arg(fname, "opts", "a table", opts, 3) end
+  local checked = {}
+  for i, job in ipairs(jobs) do checked[i] = check_job(i, job, fname) end
+  local summaries = {}
+  for i, job in ipairs(checked) do
+    summaries[i] = { job = i, name = job.name, table = job.table, out = job.out, rows = 0, bytes = 0 }
+  end
+  local concurrency = opts.concurrency or (pool.size ~= math.huge and pool.size) or #checked
+  local display = progress.new(checked, summaries, opts.progress)
+  local indices = {}
+  for i = 1, #checked do indices[i] = i end
+  local _, errs = sched.parallel(indices, function(i)
+    return run_job(pool, checked[i], summaries[i], display, opts.page_rows)
+  end, { concurrency = concurrency, fail_fast = opts.fail_fast })
+  for _, e in ipairs(errs or {}) do
+    summaries[e.index].error = summaries[e.index].error or e.error
+  end
+  for _, sum in ipairs(summaries) do
+    if not sum.done and not sum.error then
+      -- fail_fast stopped the queue before this job started
+      sum.error = errors.new(errors.E_CANCELLED, "not run: another job failed (fail_fast)", "pull")
+    end
+  end
+  display:finish()
+  if opts.summary then io.stderr:write(M.format_summary(summaries)) end
+  return summaries
+end
+
+-- A short table of the summaries, one line per job.
+function M.format_summary(summaries)
+  local lines = {
+    string.format("%-4s %-36s %-12s %12s %10s %8s  %s", "job", "name", "id", "rows", "MB", "s", "result"),
+  }
+  for _, s in ipairs(summaries) do
+    lines[#lines + 1] = string.format("%-4d %-36.36s %-12.12s %12s %10.2f %8.2f  %s", s.job, s.name or "",
+      s.uid or "-", progress.thousands(s.rows or 0), (s.bytes or 0) / 1e6, s.seconds or 0,
+      s.error and tostring(s.error) or "ok")
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+return M
