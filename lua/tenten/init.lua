@@ -113,9 +113,15 @@ function T.warmpool(url, owner, password, group, queries, logfile)
   local conn, params, o = admin("tenten.warmpool", url, owner, password, group, logfile)
   local n = tonumber(api.call(conn, "warmpool", params):field("count")) or 0
   if n == 0 or not queries or #queries == 0 then return n end
-  -- The warmed IDs are the ones getuid hands out first: take them, run the queries, give back.
+  -- After warmpool every free ID is warm: take them all (until the pool says busy), so the
+  -- ones just warmed run the queries too, then give every one back, whatever happens.
   local uids = {}
-  for _ = 1, n do
+  local _release <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+    for _, uid in ipairs(uids) do
+      api.try(conn, "reluid", { uid = uid, pswd = o.password, gid = o.group })
+    end
+  end })
+  while true do
     local reply = api.try(conn, "getuid", params)
     if not reply then break end
     uids[#uids + 1] = reply:field("uid")
@@ -123,14 +129,10 @@ function T.warmpool(url, owner, password, group, queries, logfile)
   local _, errs = sched.parallel(uids, function(uid)
     local login = api.call(conn, "login", { uid = uid, pswd = o.password, kill = session.POSSESS })
     local auth = { uid = uid, sid = login:field("sid"), pswd = login:field("pswd") }
-    local ok, err = pcall(function()
-      for _, q in ipairs(queries) do
-        api.call(conn, "query", auth, "<in><name>" .. core.xmlescape(q.table) .. "</name><ops>" ..
-          core.xmlescape(q.ops) .. "</ops></in>")
-      end
-    end)
-    api.try(conn, "reluid", { uid = uid, sid = auth.sid, pswd = auth.pswd, gid = o.group })
-    if not ok then error(err, 0) end
+    for _, q in ipairs(queries) do
+      api.call(conn, "query", auth, "<in><name>" .. core.xmlescape(q.table) .. "</name><ops>" ..
+        core.xmlescape(q.ops) .. "</ops></in>")
+    end
   end)
   if errs then error(errs[1].error, 2) end
   return n

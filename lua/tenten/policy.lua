@@ -183,10 +183,16 @@ function M.table_changed(now, synced)
   return now.loaded_unix ~= synced.loaded_unix
 end
 
-local function version_label(t)
-  if not t then return "none" end
-  local v = t.version and ("version " .. tostring(t.version)) or "a new version"
-  return t.loaded and (v .. ", loaded " .. t.loaded) or v
+-- "pub.x version 4 -> 7, loaded 2024-05-06T09:00:02Z"
+local function change_label(name, now, synced)
+  local v
+  if now.version ~= nil then
+    v = fmt("%s version %s -> %s", name, synced and synced.version ~= nil and tostring(synced.version) or "none",
+      tostring(now.version))
+  else
+    v = name
+  end
+  return now.loaded and (v .. ", loaded " .. now.loaded) or v
 end
 
 ---------------------------------------------------------------------------------------------
@@ -320,7 +326,10 @@ function M.keep_warm(opts)
   local days = M.parse_days(opts.days, fname)
   local from, to = M.parse_hours(opts.hours, fname)
   local queries = check_queries(opts.queries, fname)
-  local label = fmt("keep %d warm %s %s", count, M.days_label(days), M.hours_label(from, to))
+  local label = fmt("keep %d warm", count)
+  local dl, hl = M.days_label(days), M.hours_label(from, to)
+  if dl ~= "every day" then label = label .. " " .. dl end
+  if hl ~= "all day" then label = label .. " " .. hl end
   local r = rule("keep_warm", nil, function(state)
     if not M.in_window(state.clock, days, from, to) then
       return { reason = label .. ": outside the hours" }
@@ -359,13 +368,13 @@ function M.on_reload(opts)
     for _, t in ipairs(tables) do
       local now, synced = state.tables[t], state.synced and state.synced[t]
       if M.table_changed(now, synced) then
-        changed[#changed + 1] = fmt("%s (%s, was %s)", t, version_label(now), version_label(synced))
+        changed[#changed + 1] = change_label(t, now, synced)
       end
     end
     if #changed == 0 then
       return { reason = fmt("no new version of %s", #tables == 1 and tables[1] or (#tables .. " tables")) }
     end
-    local reason = "new version of " .. table.concat(changed, ", ")
+    local reason = "new version: " .. table.concat(changed, "; ")
     return { flush = true, warm = warm, queries = queries, reason = reason }
   end)
   r.tables = watch

@@ -47,7 +47,8 @@ function M.open(opts, fname)
   opts.gateway = opts.gateway or os.getenv("TT_GATEWAY")
   opts.user = opts.user or os.getenv("TT_USER")
   opts.password = opts.password or os.getenv("TT_PASSWORD")
-  opts.group = opts.group or os.getenv("TT_GROUP")
+  -- group = false asks for a single-user session even where TT_GROUP is set
+  if opts.group == false then opts.group = nil else opts.group = opts.group or os.getenv("TT_GROUP") end
   if not opts.pool and type(opts.user) ~= "string" then
     errors.arg(fname, "user", "a string (or TT_USER)", opts.user, 3)
   end
@@ -75,16 +76,19 @@ function M.open(opts, fname)
     local member = s._pool:acquire()
     s._member = member
     s.username = member.uid
+    -- Until this session is returned nobody else can release the member: a failed login or
+    -- a task cancelled during it gives the ID back here.
+    local opened = false
+    local _guard <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+      if not opened then s._pool:release(member) end
+    end })
     if member.sid then
       s.sid, s._enc = member.sid, member.enc -- handed over still logged in
     else
-      local ok, err = pcall(login, s, member.uid, s._pool.member_password, mode)
-      if not ok then
-        s._pool:release(member)
-        error(err, 2)
-      end
+      login(s, member.uid, s._pool.member_password, mode)
       member.sid, member.enc = s.sid, s._enc
     end
+    opened = true
   else
     s._conn = api.conn(fname, opts)
     s.username = opts.user
@@ -213,6 +217,9 @@ local function each_page(self, first, last, fn)
     pending = nil
     if n > 0 and at < last then pending = begin_page(self, at, math.min(at + size, last)) end
     if n > 0 then fn(page, n) end
+    -- Free the page now: left to the collector, a page that lived through many minor
+    -- collections waits for a major one, and memory grows with the result.
+    page:close()
     if n == 0 then break end
   end
 end
@@ -231,6 +238,7 @@ function Query:rows()
       i = i + 1
       return page:row(i)
     end
+    if page then page:close() end -- rows are copies: nothing points into a read page
     if not pending then return nil end
     page = finish_page(self, pending)
     n, i, pending = page:nrows(), 1, nil

@@ -53,6 +53,12 @@ struct tt_reply {
   const char *msg;
   char sep[TT_CSV_DELIM_MAX + 1], eol[TT_CSV_DELIM_MAX + 1];
   size_t fed, expect;
+  int scan;   /* where the CDATA splitter is in the raw bytes (S_*) */
+  char lt[8]; /* bytes after a '<', while telling what it opens */
+  size_t nlt;
+  int tail;   /* ']' ending a CDATA run, '-' ending a comment, '?' ending a PI: 0..2 */
+  size_t run; /* bytes of the current CDATA section so far */
+  char last;  /* the last byte fed, for a "<!" split between two feeds */
   int finished;
   int err;
   char errmsg[256];
@@ -452,10 +458,10 @@ void tt_reply_expect(tt_reply *r, size_t bytes)
   r->expect = bytes;
 }
 
-int tt_reply_feed(tt_reply *r, const char *data, size_t len)
+/* ---- feeding ------------------------------------------------------------------------------ */
+
+static void push(tt_reply *r, const char *data, size_t len)
 {
-  if (r->err || r->finished) return r->err ? r->err : TT_E_INVAL;
-  r->fed += len;
   /* xmlParseChunk takes an int size. */
   while (len && !r->err) {
     int n = len > (1u << 30) ? 1 << 30 : (int)len;
@@ -464,6 +470,116 @@ int tt_reply_feed(tt_reply *r, const char *data, size_t len)
     data += n;
     len -= (size_t)n;
   }
+}
+
+/* libxml2's push parser holds a CDATA section until its "]]>" is in (and rescans the held
+ * bytes whenever a chunk holds a '>', and on every chunk past 10 MB): a page of CSV would be
+ * buffered whole, and a big one parsed in quadratic time. Splitting long sections into
+ * several ("]]><![CDATA[" between two bytes of content) changes no character of the document
+ * and keeps that work linear. So the raw bytes go through a small scanner that knows just
+ * enough XML to tell CDATA from comments, processing instructions and markup; a DOCTYPE turns
+ * it off. */
+enum { S_TEXT, S_LT, S_COMMENT, S_PI, S_CDATA, S_OFF };
+#define SPLIT_EVERY ((size_t)1 << 16)
+static const char split_marker[] = "]]><![CDATA[";
+
+/* After '<': what the bytes so far can still open. */
+static void classify(tt_reply *r)
+{
+  static const struct {
+    const char *s;
+    int state;
+  } opens[] = {{"![CDATA[", S_CDATA}, {"!--", S_COMMENT}, {"?", S_PI}, {"!DOCTYPE", S_OFF}};
+  int maybe = 0;
+  for (size_t k = 0; k < sizeof opens / sizeof opens[0]; k++) {
+    size_t n = strlen(opens[k].s);
+    if (r->nlt > n || memcmp(r->lt, opens[k].s, r->nlt) != 0) continue;
+    if (r->nlt < n) {
+      maybe = 1;
+      continue;
+    }
+    r->scan = opens[k].state;
+    r->tail = 0;
+    r->run = 0;
+    return;
+  }
+  if (maybe) return;
+  if (r->lt[r->nlt - 1] == '<') { /* "<<": the second may open something */
+    r->nlt = 0;
+    return;
+  }
+  r->scan = S_TEXT;
+}
+
+int tt_reply_feed(tt_reply *r, const char *data, size_t len)
+{
+  if (r->err || r->finished) return r->err ? r->err : TT_E_INVAL;
+  r->fed += len;
+  size_t start = 0, i = 0;
+  while (i < len && !r->err) {
+    char c = data[i];
+    switch (r->scan) {
+    case S_TEXT: {
+      /* Only "<!" and "<?" open anything of interest: look for their second byte, which rows
+       * hardly ever hold, rather than stop at every tag. */
+      const char *b = memchr(data + i, '!', len - i), *q = memchr(data + i, '?', len - i);
+      const char *m = !b ? q : !q ? b : b < q ? b : q;
+      if (!m) {
+        i = len;
+        break;
+      }
+      size_t k = (size_t)(m - data);
+      char prev = k ? data[k - 1] : r->last;
+      i = k + 1;
+      if (prev == '<') {
+        r->scan = S_LT;
+        r->lt[0] = *m;
+        r->nlt = 1;
+        classify(r);
+      }
+      break;
+    }
+    case S_LT:
+      r->lt[r->nlt++] = c;
+      i++;
+      classify(r);
+      break;
+    case S_COMMENT:
+      i++;
+      if (c == '>' && r->tail >= 2) r->scan = S_TEXT;
+      r->tail = c == '-' ? r->tail + (r->tail < 2) : 0;
+      break;
+    case S_PI:
+      i++;
+      if (c == '>' && r->tail) r->scan = S_TEXT;
+      r->tail = c == '?';
+      break;
+    case S_CDATA:
+      if (r->tail || c == ']') { /* byte by byte near a possible "]]>" */
+        i++;
+        r->run++;
+        if (c == '>' && r->tail >= 2) r->scan = S_TEXT;
+        r->tail = c == ']' ? r->tail + (r->tail < 2) : 0;
+      } else if (r->run >= SPLIT_EVERY) { /* the content so far does not end in ']' */
+        push(r, data + start, i - start);
+        push(r, split_marker, sizeof split_marker - 1);
+        start = i;
+        r->run = 0;
+      } else {
+        size_t lim = len - i < SPLIT_EVERY - r->run ? len - i : SPLIT_EVERY - r->run;
+        const char *q = memchr(data + i, ']', lim);
+        size_t n = q ? (size_t)(q - (data + i)) : lim;
+        i += n;
+        r->run += n;
+      }
+      break;
+    default: /* S_OFF */
+      i = len;
+      break;
+    }
+  }
+  push(r, data + start, len - start);
+  if (len) r->last = data[len - 1];
   return r->err;
 }
 

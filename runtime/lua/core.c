@@ -99,6 +99,15 @@ static int l_request(lua_State *L)
       return luaL_error(L, "core.request: unknown option '%s'", k ? k : luaL_typename(L, -1));
   }
 
+  /* Allocate before reading the options: no Lua code (a finalizer) may run between taking
+   * pointers to the option strings and handing them to the core, which copies them. */
+  ttL_request *rq = lua_newuserdatauv(L, sizeof *rq, 2);
+  rq->h = NULL;
+  rq->ref = LUA_NOREF;
+  luaL_setmetatable(L, REQUEST);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setiuservalue(L, -2, 1);
+
   tt_http_opts o;
   memset(&o, 0, sizeof o);
   o.url = opt_string(L, "url", NULL);
@@ -114,12 +123,6 @@ static int l_request(lua_State *L)
   o.sep = opt_string(L, "sep", NULL);
   o.eol = opt_string(L, "linesep", NULL);
 
-  ttL_request *rq = lua_newuserdatauv(L, sizeof *rq, 2);
-  rq->h = NULL;
-  rq->ref = LUA_NOREF;
-  luaL_setmetatable(L, REQUEST);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_setiuservalue(L, -2, 1);
   int rc = tt_http_new(&o, &rq->h);
   if (!rc) rc = tt_loop_add(loop, rq->h);
   if (rc) {
@@ -154,12 +157,14 @@ static int req_cancel(lua_State *L)
 
 static int push_error(lua_State *L, int code, const char *msg)
 {
+  lua_pushstring(L, msg); /* first: msg may live in the exchange, which Lua code could close */
   lua_pushnil(L);
   lua_createtable(L, 0, 2);
   lua_pushinteger(L, code);
   lua_setfield(L, -2, "code");
-  lua_pushstring(L, msg);
+  lua_pushvalue(L, -3);
   lua_setfield(L, -2, "msg");
+  lua_remove(L, -3);
   return 2;
 }
 

@@ -5,6 +5,13 @@
 
 #include <lua.h>
 
-int luaopen_tenten_core(lua_State *L);
+/* core.so is built with hidden symbols: this is the one it exports. */
+#if defined(__GNUC__)
+#define TT_CORE_EXPORT __attribute__((visibility("default")))
+#else
+#define TT_CORE_EXPORT
+#endif
+
+TT_CORE_EXPORT int luaopen_tenten_core(lua_State *L);
 
 #endif
