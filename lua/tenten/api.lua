@@ -33,7 +33,7 @@ local function mask(text)
   return (text:gsub("(<pswd>)[^<]*(</pswd>)", "%1***%2"))
 end
 
-local function log(conn, url, body, reply, err, started)
+local function log(conn, url, body, reply, err, started, req)
   local f = conn.log
   if not f then return end
   f:write(os.date("!%Y-%m-%dT%H:%M:%SZ"), " >>> POST ", mask(url), "\n")
@@ -41,7 +41,7 @@ local function log(conn, url, body, reply, err, started)
   local ms = (core.now() - started) * 1000
   if reply then
     f:write(string.format("<<< rc=%d %.1f ms\n", reply:rc(), ms))
-    local raw = reply.raw and reply:raw()
+    local raw = req and req:raw()
     if raw then f:write(mask(raw), raw:sub(-1) == "\n" and "" or "\n") end
   else
     f:write(string.format("<<< transport error %d: %s (%.1f ms)\n", err.code, err.msg, ms))
@@ -66,7 +66,7 @@ end
 -- Wait for a started transaction: the reply (rc 0), or nil, an error object and the reply.
 function A.wait(h)
   local reply, err = sched.finish(h.future)
-  log(h.conn, h.url, h.body, reply, err, h.started)
+  log(h.conn, h.url, h.body, reply, err, h.started, h.future.req)
   if not reply then return nil, errors.new(err.code, err.msg, h.api, h.uid) end
   local rc = reply:rc()
   if rc ~= 0 then return nil, errors.new(rc, reply:msg(), h.api, h.uid), reply end

@@ -290,14 +290,18 @@ function Query:write(dest, format, on_page)
   end
   local file, own = dest, false
   if type(dest) == "string" then
-    file = assert(io.open(dest, "wb"))
+    local why
+    file, why = io.open(dest, "wb")
+    if not file then errors.raise(errors.E_IO, "cannot open " .. dest .. ": " .. tostring(why), "write", nil, 2) end
     own = true
   elseif io.type(dest) ~= "file" then
     errors.arg("Query:write", "dest", "a path or an open file", dest, 2)
   end
   local rows, bytes = 0, 0
   local ok, err = pcall(each_page, self, 0, nil, function(page, n)
-    bytes = bytes + page:write(file, format, rows == 0)
+    local wrote, why = page:write(file, format, rows == 0)
+    if not wrote then errors.raise(errors.E_IO, "cannot write the rows: " .. tostring(why), "write") end
+    bytes = bytes + wrote
     rows = rows + n
     if on_page then on_page(rows, bytes) end
   end)

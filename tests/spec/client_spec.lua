@@ -251,6 +251,11 @@ describe("tenten client", function()
     assert.matches("api=getdata", text)
     assert.is_nil(text:find("secret4", 1, true))
     assert.is_nil(text:find(s._enc, 1, true))
+    assert.matches("<pswd>%*%*%*</pswd>", text) -- reply bodies are logged, masked
+    assert.matches("<rc>0</rc>", text)
+    local ok, err = pcall(q.write, q, dir .. "/no/such/dir/x.csv")
+    assert.is_false(ok)
+    assert.are.equal(tenten.E_IO, err.code)
   end)
 
   it("takes credentials from TT_GATEWAY, TT_USER, TT_PASSWORD, TT_GROUP", function()

@@ -250,7 +250,8 @@ describe("tenten.core", function()
     assert.is_true(other:done())
     assert.are.equal(core.E_CANCELLED, select(2, other:result()).code)
     do
-      local closed <close> = core.request { url = api("login", nil, "&uid=owner1&pswd=secret1&kill=auth") }
+      local _closed <close> = core.request { -- luacheck: ignore 211
+        url = api("login", nil, "&uid=owner1&pswd=secret1&kill=auth") }
     end
     assert.are.equal(0, core.pending())
   end)
