@@ -365,7 +365,19 @@ end
 -- Run fn as a task and drive the loop until it and every task it spawned have ended.
 function S.run(fn, ...)
   if type(fn) ~= "function" then errors.arg("tenten.run", "fn", "a function", fn, 2) end
-  if current() then return fn(...) end
+  if current() then
+    -- Already inside a task: run fn as a task of its own, so whatever it does (even a bare
+    -- yield) stays in it, and wait for it.
+    local t = S.spawn(fn, ...)
+    t.observed = true
+    local res = table.pack(t:wait())
+    if not res[1] then
+      local e = res[2]
+      if type(e) == "string" then error(t.traceback or e, 0) end
+      error(e, 0)
+    end
+    return unpack(res, 2, res.n)
+  end
   local main = S.spawn(fn, ...)
   main.observed = true
   local ok, err = pcall(function()

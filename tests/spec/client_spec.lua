@@ -200,6 +200,33 @@ describe("tenten client", function()
     a:close()
   end)
 
+  it("lets a plain coroutine make blocking calls, inside a task or outside, without hanging", function()
+    local function counts()
+      return coroutine.wrap(function()
+        local s <close> = tenten.Session(url, "owner1", "secret1", tenten.POSSESS, "pool1")
+        for _, t in ipairs { "test.small", "pub.demo.weather.stations" } do
+          coroutine.yield(s:query(t, ""):run().nrows)
+        end
+      end)
+    end
+    local gen = counts()
+    assert.are.same({ 5, 3 }, { gen(), gen() })
+    assert.is_nil(gen()) -- finishing the generator closes its session
+    local got = tenten.run(function()
+      local g2 = counts()
+      local other = tenten.spawn(function() tenten.sleep(0.05) return "ran" end)
+      local a, b = g2(), g2()
+      g2()
+      return { a, b, select(2, other:wait()) }
+    end)
+    assert.are.same({ 5, 3, "ran" }, got)
+    -- a bare yield inside a task fails that task with a clear message instead of hanging
+    local ok, err = pcall(tenten.run, function() coroutine.yield() end)
+    assert.is_false(ok)
+    assert.matches("coroutine.yield called in a task", tostring(err))
+    assert.are.equal(0, busy_ids())
+  end)
+
   it("raises at once on misuse, naming the argument", function()
     local ok, err = pcall(tenten.Session, 42, "u", "p", tenten.KILL)
     assert.is_false(ok)
