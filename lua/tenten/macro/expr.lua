@@ -33,6 +33,21 @@ local function int_type(v)
 end
 M.int_type = int_type
 
+-- The quoted text starting at s[i] ("'"): '' inside stands for one quote, so the text ''
+-- alone is empty (N/A). Returns the text and the position after the closing quote, or nil
+-- when the quote is never closed.
+function M.quoted(s, i)
+  local parts, p = {}, i + 1
+  while true do
+    local q = s:find("'", p, true)
+    if not q then return nil end
+    parts[#parts + 1] = s:sub(p, q - 1)
+    if s:sub(q + 1, q + 1) ~= "'" then return table.concat(parts), q + 1 end
+    parts[#parts + 1] = "'"
+    p = q + 2
+  end
+end
+
 local DAYS = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
 -- m/d/y strings to YYYYMMDD; two-digit years: 00-49 -> 20xx, 50-99 -> 19xx.
@@ -128,23 +143,9 @@ local function lex(s)
         tok = { k = "num", v = v, t = int_type(v), pos = i, src = s:sub(i, p - 1) }
       end
     elseif c == "'" then
-      -- '' inside a string stands for one quote; the string '' alone is N/A
-      local parts, p = {}, i + 1
-      while true do
-        local q = s:find("'", p, true)
-        if not q then
-          fail(i, "unterminated text literal")
-        end
-        parts[#parts + 1] = s:sub(p, q - 1)
-        if s:sub(q + 1, q + 1) == "'" then
-          parts[#parts + 1] = "'"
-          p = q + 2
-        else
-          p = q + 1
-          break
-        end
-      end
-      tok = { k = "str", v = table.concat(parts), pos = i, src = s:sub(i, p - 1) }
+      local v, p = M.quoted(s, i)
+      if not v then fail(i, "unterminated text literal") end
+      tok = { k = "str", v = v, pos = i, src = s:sub(i, p - 1) }
     elseif c:find("[%a_]") then
       local name = s:match("^[%w_]+", i)
       tok = { k = "id", v = name, pos = i, src = name }

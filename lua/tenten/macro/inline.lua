@@ -33,22 +33,8 @@ local function parse_rows(ctx, op, text)
     local s = text:find("[^ \t\r\n]", i) or n + 1
     local cell
     if text:sub(s, s) == "'" then
-      local parts, p = {}, s + 1
-      while true do
-        local qpos = text:find("'", p, true)
-        if not qpos then
-          bad(s, "unterminated quoted value")
-        end
-        parts[#parts + 1] = text:sub(p, qpos - 1)
-        if text:sub(qpos + 1, qpos + 1) == "'" then
-          parts[#parts + 1] = "'"
-          p = qpos + 2
-        else
-          p = qpos + 1
-          break
-        end
-      end
-      local v = concat(parts)
+      local v, p = expr.quoted(text, s)
+      if not v then bad(s, "unterminated quoted value") end
       cell = { raw = v ~= "" and v or nil, quoted = true, pos = s }
       i = text:find("[^ \t\r\n]", p) or n + 1
       local c = text:sub(i, i)
