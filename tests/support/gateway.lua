@@ -55,12 +55,17 @@ end
 local function serialize(v, indent)
   indent = indent or ""
   if type(v) == "table" then
-    local parts = {}
+    -- the list part in order (inject = { login = { 45, 41 } } is a sequence), then the
+    -- other keys sorted, so the file is the same on every run
+    local parts, keyed = {}, {}
+    for i = 1, #v do parts[i] = indent .. "  " .. serialize(v[i], indent .. "  ") end
     for k, x in pairs(v) do
-      local key = type(k) == "number" and "" or ("[" .. string.format("%q", k) .. "] = ")
-      parts[#parts + 1] = indent .. "  " .. key .. serialize(x, indent .. "  ")
+      if math.type(k) ~= "integer" or k < 1 or k > #v then
+        keyed[#keyed + 1] = indent .. "  [" .. string.format("%q", k) .. "] = " .. serialize(x, indent .. "  ")
+      end
     end
-    table.sort(parts)
+    table.sort(keyed)
+    table.move(keyed, 1, #keyed, #parts + 1, parts)
     return "{\n" .. table.concat(parts, ",\n") .. "\n" .. indent .. "}"
   elseif type(v) == "string" then
     return string.format("%q", v)
@@ -178,7 +183,9 @@ end
 -- The curl command for one call; body may be nil. opts: method, path, out (file for the reply).
 function Gateway:curl_command(params, body, opts)
   opts = opts or {}
-  local url = (opts.path and (self.base .. opts.path:gsub("^/", "")) or self.url) .. "?" .. M.query_string(params)
+  local url = opts.path and (self.base .. opts.path:gsub("^/", "")) or self.url
+  -- a path may bring query parameters of its own (e.g. "?protocol=xml-rpc"): append to them
+  url = url .. (url:find("?", 1, true) and "&" or "?") .. M.query_string(params)
   local cmd = "curl -s -S --max-time " .. (opts.timeout or 120) .. " -w '%{http_code}' -o " ..
     q(opts.out) .. " -X " .. (opts.method or "POST")
   if body then
