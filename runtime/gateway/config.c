@@ -1,5 +1,6 @@
 /* config: load the gateway configuration from a Lua file that returns a table. */
 #include "config.h"
+#include "txn.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -53,6 +54,69 @@ static int opt_bool(lua_State *L, int t, const char *key, int dflt, const char *
   return v;
 }
 
+/* A download limit: absent gives dflt (0 = unlimited); else a whole number >= 1. */
+static long long opt_limit(lua_State *L, int t, const char *key, long long dflt, const char *where)
+{
+  lua_getfield(L, t, key);
+  long long v = dflt;
+  if (!lua_isnil(L, -1)) {
+    int isnum = lua_type(L, -1) == LUA_TNUMBER;
+    double d = lua_tonumber(L, -1);
+    if (!isnum || d < 1 || d > 9007199254740992.0 || d != (double)(long long)d)
+      luaL_error(L, "%s: '%s' must be a whole number >= 1 (leave it out for no limit)", where, key);
+    v = (long long)d;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* inject = { api = { rc, ... }, ... }: strict, since a typo would silently inject nothing. */
+static void load_inject(lua_State *L, int t, gw_config *cfg)
+{
+  lua_getfield(L, t, "inject");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (!lua_istable(L, -1))
+    luaL_error(L, "config: 'inject' must be a table: { login = { 45, 41 } }");
+  int it = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, it)) {
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "config: inject: keys must be api names");
+    const char *api = lua_tostring(L, -2);
+    if (!gw_txn_find(api)) luaL_error(L, "config: inject: unknown transaction '%s'", api);
+    if (!lua_istable(L, -1)) luaL_error(L, "config: inject.%s must be a list of rcs", api);
+    int lt = lua_gettop(L);
+    size_t len = (size_t)lua_rawlen(L, lt), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, lt)) {
+      count++;
+      lua_pop(L, 1);
+    }
+    if (count != len) luaL_error(L, "config: inject.%s must be a list of rcs", api);
+    gw_inject *in = realloc(cfg->inject, (cfg->ninject + 1) * sizeof *in);
+    if (!in) luaL_error(L, "out of memory");
+    cfg->inject = in;
+    in = &cfg->inject[cfg->ninject++];
+    memset(in, 0, sizeof *in);
+    in->api = strdup(api);
+    in->rcs = calloc(len ? len : 1, sizeof *in->rcs);
+    if (!in->api || !in->rcs) luaL_error(L, "out of memory");
+    for (size_t i = 0; i < len; i++) {
+      lua_rawgeti(L, lt, (lua_Integer)i + 1);
+      int isnum = 0;
+      lua_Integer rc = lua_tointegerx(L, -1, &isnum);
+      if (!isnum || rc < 1 || rc > 99)
+        luaL_error(L, "config: inject.%s[%d] must be a whole number from 1 to 99", api, (int)i + 1);
+      in->rcs[in->n++] = (int)rc;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 static int valid_id(const char *s)
 {
   if (!s || !*s || strlen(s) > 64) return 0;
@@ -92,6 +156,9 @@ static int load(lua_State *L)
   cfg->log_requests = opt_bool(L, t, "log_requests", 1, "config");
   if (cfg->page_rows < 1) luaL_error(L, "config: 'page_rows' must be at least 1");
   if (cfg->max_body < 1024) luaL_error(L, "config: 'max_body' must be at least 1024");
+  long long top_rows = opt_limit(L, t, "max_download_rows", 0, "config");
+  long long top_cells = opt_limit(L, t, "max_download_cells", 0, "config");
+  load_inject(L, t, cfg);
 
   lua_getfield(L, t, "users");
   if (!lua_istable(L, -1)) luaL_error(L, "config: 'users' must be a list of tables");
@@ -109,12 +176,16 @@ static int load(lua_State *L)
     if (!pw == !hash) luaL_error(L, "%s: give exactly one of 'password' or 'password_hash'", where);
     const char *company = opt_string(L, ut, "company", where);
     int admin = opt_bool(L, ut, "admin", 0, where);
+    long long rows = opt_limit(L, ut, "max_download_rows", top_rows, where);
+    long long cells = opt_limit(L, ut, "max_download_cells", top_cells, where);
     gw_user *u = add_user(L, cfg);
     u->uid = strdup(uid);
     u->password = dup_or_null(pw);
     u->password_hash = dup_or_null(hash);
     u->company = strdup(company ? company : "");
     u->admin = admin;
+    u->max_download_rows = rows;
+    u->max_download_cells = cells;
     lua_pop(L, 1);
   }
   lua_pop(L, 2);
@@ -138,6 +209,8 @@ static int load(lua_State *L)
       if (size < 1 || size > 10000 || size != (long)size)
         luaL_error(L, "%s: 'size' must be a whole number from 1 to 10000", where);
       const char *mpw = opt_string(L, gt, "member_password", where);
+      long long rows = opt_limit(L, gt, "max_download_rows", top_rows, where);
+      long long cells = opt_limit(L, gt, "max_download_cells", top_cells, where);
 
       gw_group_config *g = realloc(cfg->groups, (cfg->ngroups + 1) * sizeof *g);
       if (!g) luaL_error(L, "out of memory");
@@ -147,6 +220,8 @@ static int load(lua_State *L)
       g->owner = (size_t)o;
       g->size = (size_t)size;
       g->first_member = cfg->nusers;
+      g->max_download_rows = rows;
+      g->max_download_cells = cells;
       cfg->ngroups++;
       for (size_t m = 0; m < g->size; m++) {
         char uid[96];
@@ -162,6 +237,8 @@ static int load(lua_State *L)
         u->password_hash = mpw ? NULL : dup_or_null(ou->password_hash);
         u->company = strdup(ou->company);
         u->group = (int)(cfg->ngroups - 1);
+        u->max_download_rows = rows;
+        u->max_download_cells = cells;
       }
       lua_pop(L, 1);
     }
@@ -208,6 +285,11 @@ void gw_config_free(gw_config *cfg)
     free(u->company);
   }
   for (size_t i = 0; i < cfg->ngroups; i++) free(cfg->groups[i].gid);
+  for (size_t i = 0; i < cfg->ninject; i++) {
+    free(cfg->inject[i].api);
+    free(cfg->inject[i].rcs);
+  }
+  free(cfg->inject);
   free(cfg->users);
   free(cfg->groups);
   free(cfg->database);
@@ -229,4 +311,16 @@ long gw_config_find_group(const gw_config *cfg, const char *gid)
   for (size_t i = 0; i < cfg->ngroups; i++)
     if (strcmp(cfg->groups[i].gid, gid) == 0) return (long)i;
   return -1;
+}
+
+int gw_config_injected(gw_config *cfg, const char *api)
+{
+  for (size_t i = 0; api && i < cfg->ninject; i++) {
+    gw_inject *in = &cfg->inject[i];
+    if (strcmp(in->api, api) != 0) continue;
+    if (__atomic_load_n(&in->taken, __ATOMIC_RELAXED) >= in->n) return 0;
+    size_t k = __atomic_fetch_add(&in->taken, 1, __ATOMIC_RELAXED);
+    return k < in->n ? in->rcs[k] : 0;
+  }
+  return 0;
 }

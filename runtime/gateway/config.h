@@ -16,6 +16,9 @@ typedef struct gw_user {
   char *company;       /* "" when the config names none: they all share one */
   int admin;           /* an administrator of its company */
   int group;           /* index into groups when a pool member, else -1 */
+  /* Download limits per getdata page, resolved at load (users[i], else its group, else the
+   * top level); 0 = unlimited. */
+  long long max_download_rows, max_download_cells;
 } gw_user;
 
 typedef struct gw_group_config {
@@ -23,7 +26,16 @@ typedef struct gw_group_config {
   size_t owner; /* user index of the owner */
   size_t size;
   size_t first_member; /* user index of "<gid>_0"; members follow in order */
+  long long max_download_rows, max_download_cells; /* as given for the group, or the top level */
 } gw_group_config;
+
+/* A test aid: the first calls of one transaction get these rcs, in order (config `inject`). */
+typedef struct gw_inject {
+  char *api;
+  int *rcs;
+  size_t n;
+  size_t taken; /* calls answered so far, or more: atomic, shared by every request thread */
+} gw_inject;
 
 typedef struct gw_config {
   char *database;
@@ -37,6 +49,8 @@ typedef struct gw_config {
   long page_rows;         /* the most rows one getdata reply carries */
   long max_body;          /* largest request body accepted, bytes */
   int log_requests;       /* one line per request on stderr */
+  gw_inject *inject;
+  size_t ninject;
 } gw_config;
 
 /* Load and check the file. 0 or -1 with a message naming the field in err. */
@@ -46,6 +60,10 @@ void gw_config_free(gw_config *cfg);
 /* Index of a user, or -1. */
 long gw_config_find_user(const gw_config *cfg, const char *uid);
 long gw_config_find_group(const gw_config *cfg, const char *gid);
+
+/* The rc to answer this call of api with instead of running it (config `inject`), or 0. Each
+ * call takes the next rc of the list, across all threads; past its end the answer is 0. */
+int gw_config_injected(gw_config *cfg, const char *api);
 
 /* 1 when the clear password is right for the user (plain compare or crypt(3)). */
 int gw_auth_check(const gw_user *u, const char *clear);

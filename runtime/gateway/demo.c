@@ -140,12 +140,12 @@ static void make_station(station *st, int k)
 }
 
 static gw_column station_cols[] = {
-    {"id", 'a', NULL, "Station ID"},
-    {"name", 'a', NULL, "Station Name"},
-    {"state", 'a', NULL, "State"},
-    {"lat", 'f', "type:num;dec:4", "Latitude"},
-    {"lon", 'f', "type:num;dec:4", "Longitude"},
-    {"elev", 'i', "type:nocommas", "Elevation (m)"},
+    {"id", 'a', NULL, "Station ID", 0},
+    {"name", 'a', NULL, "Station Name", 0},
+    {"state", 'a', NULL, "State", 0},
+    {"lat", 'f', "type:num;dec:4", "Latitude", 0},
+    {"lon", 'f', "type:num;dec:4", "Longitude", 0},
+    {"elev", 'i', "type:nocommas", "Elevation (m)", 0},
 };
 
 static int write_stations(sqlite3 *db, const station *sts, long n, char *err, size_t errlen)
@@ -175,12 +175,12 @@ static int write_stations(sqlite3 *db, const station *sts, long n, char *err, si
 /* ---- hourly weather, 1990 ---------------------------------------------------------------- */
 
 static gw_column hourly_cols[] = {
-    {"id", 'a', NULL, "Station ID"},
-    {"date", 'i', "type:date", "Date"},
-    {"hour", 'i', NULL, "Hour"},
-    {"temp", 'f', "type:num;dec:1", "Dry Bulb Temp (Celsius)"},
-    {"dewpt", 'f', "type:num;dec:1", "Dew Point Temp (Celsius)"},
-    {"rain", 'f', "type:num;dec:1", "Precipitation (mm)"},
+    {"id", 'a', NULL, "Station ID", 0},
+    {"date", 'i', "type:date", "Date", 0},
+    {"hour", 'i', NULL, "Hour", 0},
+    {"temp", 'f', "type:num;dec:1", "Dry Bulb Temp (Celsius)", 0},
+    {"dewpt", 'f', "type:num;dec:1", "Dew Point Temp (Celsius)", 0},
+    {"rain", 'f', "type:num;dec:1", "Precipitation (mm)", 0},
 };
 
 static int write_hourly(sqlite3 *db, const station *sts, long n, char *err, size_t errlen)
@@ -247,13 +247,13 @@ static int write_hourly(sqlite3 *db, const station *sts, long n, char *err, size
 /* ---- retail sales items --------------------------------------------------------------- */
 
 static gw_column item_cols[] = {
-    {"date", 'i', "type:date", "Date"},
-    {"transid", 'i', "type:nocommas", "Transaction ID"},
-    {"sku", 'i', "type:nocommas", "SKU"},
-    {"store", 'i', NULL, "Store"},
-    {"account", 'i', "type:nocommas", "Customer Account"},
-    {"sales", 'f', "type:num;dec:2", "Sales"},
-    {"cost", 'f', "type:num;dec:2", "Cost"},
+    {"date", 'i', "type:date", "Date", 0},
+    {"transid", 'i', "type:nocommas", "Transaction ID", 0},
+    {"sku", 'i', "type:nocommas", "SKU", 0},
+    {"store", 'i', NULL, "Store", 0},
+    {"account", 'i', "type:nocommas", "Customer Account", 0},
+    {"sales", 'f', "type:num;dec:2", "Sales", 0},
+    {"cost", 'f', "type:num;dec:2", "Cost", 0},
 };
 
 #define NSKU        2000

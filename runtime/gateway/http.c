@@ -85,6 +85,17 @@ static enum MHD_Result send_xml(struct MHD_Connection *c, unsigned status, char 
   return ret;
 }
 
+/* The message of an injected rc: the platform's own wording where it is known. */
+static void set_injected(gw_reply *rp, int rc)
+{
+  if (rc == 45)
+    gw_reply_set(rp, rc, "Login throttled, try again later");
+  else if (rc == 41)
+    gw_reply_set(rp, rc, "1010data unavailable");
+  else
+    gw_reply_set(rp, rc, "Injected answer (rc %d, config 'inject')", rc);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
@@ -124,6 +135,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   const char *apiversion = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "apiversion");
   char err[512];
   gw_txn_fn fn = NULL;
+  int injected = 0;
 
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
     status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -137,6 +149,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     gw_reply_set(&rp, 6, "Missing transaction type (api)");
   } else if (!(fn = gw_txn_find(rq.api))) {
     gw_reply_set(&rp, 7, "Invalid transaction type '%.64s'", rq.api);
+  } else if ((injected = gw_config_injected(&gw->cfg, rq.api)) != 0) {
+    set_injected(&rp, injected);
   } else if (apiversion && *apiversion && strcmp(apiversion, "3") != 0) {
     gw_reply_set(&rp, 9, "Unsupported apiversion '%.16s': this gateway speaks version 3",
                  apiversion);

@@ -269,6 +269,7 @@ gw_column *gw_columns_dup(const gw_column *cols, size_t n)
     c[i].type = cols[i].type;
     c[i].format = cols[i].format ? strdup(cols[i].format) : NULL;
     c[i].label = cols[i].label ? strdup(cols[i].label) : NULL;
+    c[i].indexed = cols[i].indexed;
   }
   return c;
 }

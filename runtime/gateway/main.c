@@ -23,6 +23,28 @@ static const char usage[] =
     "import  load a CSV file as a new version of a table\n"
     "demo    write the demo tables (scale 1: about a million rows of hourly weather)\n";
 
+static const char serve_help[] =
+    "usage: tt-gateway serve --config FILE [--listen HOST:PORT]\n"
+    "\n"
+    "FILE is Lua returning a table. Top-level keys:\n"
+    "  database            SQLite file (required)\n"
+    "  listen              HOST:PORT (default 127.0.0.1:8010; --listen overrides)\n"
+    "  users               list of { uid, password | password_hash, company, admin,\n"
+    "                      max_download_rows, max_download_cells }\n"
+    "  groups              list of { gid, owner, size, member_password,\n"
+    "                      max_download_rows, max_download_cells }\n"
+    "  reserve_seconds     hold after a member logs out without reluid (900)\n"
+    "  idle_seconds        a warm member session ends after this (1800; 0 = never)\n"
+    "  page_rows           most rows in one getdata reply, cut silently (50000)\n"
+    "  max_body            largest request body in bytes (4194304)\n"
+    "  log_requests        one line per request on stderr (true)\n"
+    "  max_download_rows   rows one getdata page may carry, else rc 23 (unlimited)\n"
+    "  max_download_cells  rows x columns one page may carry, else rc 23 (unlimited)\n"
+    "                      (a users[i] value beats its group's, which beats the top level)\n"
+    "  inject              test aid: { login = { 45, 41 }, ... } answers the first calls\n"
+    "                      of a transaction with these rcs\n"
+    "See docs/gateway.md.\n";
+
 /* Options are "--name value" pairs; returns the value or NULL. Unknown names are an error. */
 static const char *opt(int argc, char **argv, const char *name, const char *const *known)
 {
@@ -67,6 +89,12 @@ static char *database_path(const char *config, const char *db)
 static int serve(int argc, char **argv)
 {
   static const char *const known[] = {"--config", "--listen", NULL};
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(serve_help, stdout);
+      return 0;
+    }
+  }
   const char *config = need(argc, argv, "--config", known);
   const char *listen = opt(argc, argv, "--listen", known);
   char err[1024] = "";

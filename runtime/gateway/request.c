@@ -153,25 +153,44 @@ char *gw_req_child_text(xmlNodePtr parent, const char *name)
   return s;
 }
 
-char *gw_req_ops(xmlNodePtr in)
+/* Blank: only the spaces, tabs and line ends that indenting a body puts between elements. */
+static int is_blank(const xmlChar *t)
 {
+  for (; t && *t; t++)
+    if (*t != ' ' && *t != '\t' && *t != '\r' && *t != '\n') return 0;
+  return 1;
+}
+
+int gw_req_ops(xmlNodePtr in, char **out, char *err, size_t errlen)
+{
+  *out = NULL;
   xmlNodePtr ops = gw_req_child(in, "ops");
-  if (!ops) return NULL;
-  int has_elements = 0;
-  for (xmlNodePtr c = ops->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE) has_elements = 1;
-  if (!has_elements) {
-    xmlChar *t = xmlNodeGetContent(ops);
-    char *s = strdup(t ? (const char *)t : "");
-    xmlFree(t);
-    return s;
+  if (!ops) return 0;
+  /* The platform reads <ops> as markup (docs and public clients send the macro as child
+   * elements). Escaped text would be a different macro there, so it is refused here rather
+   * than quietly understood. Comments and processing instructions are not content. */
+  for (xmlNodePtr c = ops->children; c; c = c->next) {
+    int text = c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE;
+    if ((text && !is_blank(c->content)) || c->type == XML_ENTITY_REF_NODE) {
+      snprintf(err, errlen, "<ops> must be XML elements, not %s: send the macro as is, unescaped",
+               c->type == XML_CDATA_SECTION_NODE ? "a CDATA section" : "escaped text");
+      return 10;
+    }
   }
   xmlBufferPtr xb = xmlBufferCreate();
+  if (!xb) {
+    snprintf(err, errlen, "out of memory");
+    return 1;
+  }
   for (xmlNodePtr c = ops->children; c; c = c->next)
     if (c->type == XML_ELEMENT_NODE) xmlNodeDump(xb, ops->doc, c, 0, 0);
-  char *s = strdup((const char *)xmlBufferContent(xb));
+  *out = strdup((const char *)xmlBufferContent(xb));
   xmlBufferFree(xb);
-  return s;
+  if (!*out) {
+    snprintf(err, errlen, "out of memory");
+    return 1;
+  }
+  return 0;
 }
 
 void gw_reply_set(gw_reply *rp, int rc, const char *fmt, ...)

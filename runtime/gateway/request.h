@@ -34,8 +34,10 @@ xmlNodePtr gw_req_child(xmlNodePtr parent, const char *name);
 char *gw_req_child_text(xmlNodePtr parent, const char *name);
 /* Text of a child element exactly as sent (blanks kept), or NULL when absent. */
 char *gw_req_child_raw(xmlNodePtr parent, const char *name);
-/* The ops of a query: the serialized child elements of <ops>, or its text when it has none. */
-char *gw_req_ops(xmlNodePtr in);
+/* The ops of a query: the serialized child elements of <ops> into *out (malloc'd; NULL when
+ * there is no <ops>). Returns 0, or the rc with a message: 10 when <ops> holds non-blank
+ * text or CDATA (the macro must be markup), 1 when memory runs out. */
+int gw_req_ops(xmlNodePtr in, char **out, char *err, size_t errlen);
 
 void gw_reply_set(gw_reply *rp, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The whole <out> document. */

@@ -77,6 +77,17 @@ static int bad_name(const char *table, char *err, size_t errlen)
               shown(t, strlen(t), buf, sizeof buf), MAX_NAME);
 }
 
+/* A name a version may be written under: valid, and not the built-in default.lonely. */
+static int writable_name(const char *table, char *err, size_t errlen)
+{
+  if (!gw_store_valid_name(table)) return bad_name(table, err, errlen);
+  if (strcmp(table, GW_STORE_LONELY) == 0)
+    return fail(err, errlen, GW_STORE_ERR_NAME,
+                "bad table name \"%s\": it is built in (one row, no columns) and cannot be loaded",
+                table);
+  return 0;
+}
+
 /* ---- small SQLite helpers ----------------------------------------------------------------- */
 
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -194,6 +205,10 @@ int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t 
   /* NORMAL under WAL loses at most the last commits on power loss, never consistency. */
   if (!rc) rc = exec(d, "PRAGMA synchronous=NORMAL", err, errlen);
   if (!rc) rc = exec(d, schema_sql, err, errlen);
+  /* default.lonely, the built-in table of one row and no columns, is version 0 of every
+   * generation: a view in this connection's temporary schema, so nothing is written to the
+   * file and the importer's versions (from 1) can never meet it. */
+  if (!rc) rc = exec(d, "CREATE TEMP VIEW IF NOT EXISTS tt_v0(_r) AS SELECT 1", err, errlen);
   if (rc) {
     sqlite3_close(d);
     return rc;
@@ -335,8 +350,9 @@ int gw_store_begin(sqlite3 *db, const char *table, const char *title, const gw_c
                    size_t ncols, gw_store_writer **w, char *err, size_t errlen)
 {
   *w = NULL;
-  if (!gw_store_valid_name(table)) return bad_name(table, err, errlen);
-  int rc = check_columns(cols, ncols, err, errlen);
+  int rc = writable_name(table, err, errlen);
+  if (rc) return rc;
+  rc = check_columns(cols, ncols, err, errlen);
   if (rc) return rc;
   gw_store_writer *nw = calloc(1, sizeof *nw);
   if (!nw) return nomem(err, errlen);
@@ -874,10 +890,11 @@ static int load_rows(sqlite3 *db, const char *table, const char *path, const imp
 int gw_store_import_csv(sqlite3 *db, const char *table, const char *csv_path, char *err,
                         size_t errlen)
 {
-  if (!gw_store_valid_name(table)) return bad_name(table, err, errlen);
+  int rc = writable_name(table, err, errlen);
+  if (rc) return rc;
   csv c;
 import im = {0 };
-  int rc = csv_open(&c, csv_path, err, errlen);
+  rc = csv_open(&c, csv_path, err, errlen);
   if (rc) return rc;
   rc = read_header(&c, &im, err, errlen);
   if (!rc) rc = scan_rows(&c, &im, err, errlen);
@@ -969,12 +986,50 @@ static void end_read(sqlite3 *db)
   sqlite3_exec(db, "RELEASE tt_read", NULL, NULL, NULL);
 }
 
+/* Flag the columns that lead an index of the version's table. The importer makes none, so this
+ * is 0 everywhere unless someone added an index to the file by hand; the flag then says so. */
+static int mark_indexed(sqlite3 *db, gw_table_info *t, char *err, size_t errlen)
+{
+  char table[32];
+  snprintf(table, sizeof table, "tt_v%lld", (long long)t->version);
+  sqlite3_stmt *st;
+  int rc = prepare(db,
+                   "SELECT ii.name FROM pragma_index_list(?1) AS il,"
+                   " pragma_index_info(il.name) AS ii WHERE ii.seqno = 0",
+                   &st, err, errlen);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    for (size_t i = 0; name && i < t->ncols; i++)
+      if (strcmp(t->cols[i].name, name) == 0) t->cols[i].indexed = 1;
+  }
+  rc = s == SQLITE_DONE ? 0 : db_fail(db, err, errlen, "reading the indexes");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int lonely(gw_table_info *out, char *err, size_t errlen)
+{
+  out->version = 0;
+  out->name = strdup(GW_STORE_LONELY);
+  out->title = strdup("One row, no columns");
+  out->nrows = 1;
+  if (!out->name || !out->title) {
+    gw_table_info_free(out);
+    return nomem(err, errlen);
+  }
+  return 0;
+}
+
 int gw_store_resolve(sqlite3 *db, const char *table, int64_t gen, gw_table_info *out, char *err,
                      size_t errlen)
 {
   memset(out, 0, sizeof *out);
   char buf[64];
   if (!table) table = "";
+  if (strcmp(table, GW_STORE_LONELY) == 0) return lonely(out, err, errlen);
   int rc = exec(db, "SAVEPOINT tt_read", err, errlen);
   if (rc) return rc;
   sqlite3_stmt *cat = NULL, *cst = NULL;
@@ -987,9 +1042,11 @@ int gw_store_resolve(sqlite3 *db, const char *table, int64_t gen, gw_table_info 
     sqlite3_bind_text(cat, 1, table, -1, SQLITE_STATIC);
     sqlite3_bind_int64(cat, 2, gen);
     int s = sqlite3_step(cat);
-    if (s == SQLITE_ROW)
+    if (s == SQLITE_ROW) {
       rc = fill_info(db, cat, cst, out, err, errlen);
-    else if (s == SQLITE_DONE)
+      if (!rc) rc = mark_indexed(db, out, err, errlen);
+      if (rc) gw_table_info_free(out);
+    } else if (s == SQLITE_DONE)
       rc = fail(err, errlen, GW_STORE_ERR_NOTABLE, "no table \"%s\"",
                 shown(table, strlen(table), buf, sizeof buf));
     else

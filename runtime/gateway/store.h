@@ -12,6 +12,10 @@
  *   tt_columns(version, pos, name, type, format, label)  -- its columns, pos from 0
  *   tt_v<version>(_r INTEGER PRIMARY KEY, <columns>...)  -- its rows; _r = 1..nrows keeps order
  *
+ * default.lonely (GW_STORE_LONELY) is built in: one row, no columns, in every generation. It is
+ * version 0, never in the catalog; its rows are the view temp.tt_v0 that gw_store_open makes in
+ * each connection. It cannot be imported over, and gw_store_list does not list it.
+ *
  * Errors: functions return 0 or a negative GW_STORE_* code and write a message naming the
  * problem (and for CSV input the line and column) into err.
  */
@@ -31,11 +35,14 @@ enum {
   GW_STORE_ERR_DB = -5,      /* SQLite failed */
 };
 
+#define GW_STORE_LONELY "default.lonely"
+
 typedef struct gw_column {
   char *name;   /* reference name: [A-Za-z][A-Za-z0-9_]* */
   char type;    /* 'i' (32-bit int), 'j' (64-bit int), 'f' (double), 'a' (text) */
   char *format; /* display format, may be NULL (e.g. "type:date" for YYYYMMDD ints) */
   char *label;  /* heading, may be NULL (then the name is the heading) */
+  int indexed;  /* gw_store_resolve: the column leads an SQLite index of its version's table */
 } gw_column;
 
 typedef struct gw_table_info {

@@ -11,7 +11,9 @@
 
 /* ---- metadata --------------------------------------------------------------------------- */
 
-static void render_th(gw_buf *b, const gw_column *c, size_t index)
+/* pos is ours: the column's 0-based place in the whole result (or table). index is the table
+ * tree's: 1 when the column is indexed (query results never are; see gw_store_resolve). */
+static void render_th(gw_buf *b, const gw_column *c, size_t pos)
 {
   gw_buf_puts(b, "<th name=\"");
   gw_buf_xmls(b, c->name);
@@ -21,7 +23,7 @@ static void render_th(gw_buf *b, const gw_column *c, size_t index)
     gw_buf_xmls(b, c->format);
     gw_buf_puts(b, "\"");
   }
-  gw_buf_printf(b, " index=\"%zu\">", index);
+  gw_buf_printf(b, " pos=\"%zu\" index=\"%d\">", pos, c->indexed ? 1 : 0);
   gw_buf_xmls(b, c->label ? c->label : c->name);
   gw_buf_puts(b, "</th>");
 }
@@ -41,7 +43,25 @@ static void iso_time(double t, char *out, size_t len)
   strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The row count again as an element of <out>: a public client reads it from there. */
+static void render_nrows(gw_buf *b, int64_t nrows)
+{
+  gw_buf_printf(b, "<nrows>%lld</nrows>", (long long)nrows);
+}
+
 /* ---- query ------------------------------------------------------------------------------ */
+
+/* default.lonely as it is, with no ops: its one row and no columns. The compiler cannot say
+ * that (a worksheet must keep a column), so the plan is written here. */
+static int lonely_plan(gw_plan *plan)
+{
+  memset(plan, 0, sizeof *plan);
+  plan->sql = strdup("SELECT NULL FROM tt_v0");
+  plan->cols = calloc(1, sizeof *plan->cols);
+  if (plan->sql && plan->cols) return 0;
+  gw_plan_free(plan);
+  return -1;
+}
 
 /* Run the query of the request into the session's current result. 0 or -1 with rp set. */
 static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_reply *rp)
@@ -57,24 +77,33 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
     free(name);
     return -1;
   }
-  /* Whatever happens next, the previous result is gone: a failed query leaves none. */
-  gw_sess_clear_result(s);
-  char *ops = gw_req_ops(rq->in);
-  gw_plan plan;
-  int rc;
+  char *ops = NULL;
   char msg[1024];
-  int err = gw_macro_compile(gw->macro, s->db, s->gen, name, ops, &plan, &rc, msg, sizeof msg);
+  int rc = gw_req_ops(rq->in, &ops, msg, sizeof msg);
+  gw_plan plan;
+  int err = rc != 0;
+  if (!err && strcmp(name, GW_STORE_LONELY) == 0 && (!ops || !*ops)) {
+    if ((err = lonely_plan(&plan)) != 0) {
+      rc = 1;
+      snprintf(msg, sizeof msg, "out of memory");
+    }
+  } else if (!err) {
+    err = gw_macro_compile(gw->macro, s->db, s->gen, name, ops, &plan, &rc, msg, sizeof msg);
+  }
   free(ops);
   if (err) {
+    /* Refused before anything ran: the previous result and cursor stay. */
     gw_reply_set(rp, rc, "%s", msg);
     free(name);
     return -1;
   }
 
+  /* From here the previous result is gone, whatever happens: a failed run leaves none. */
   gw_sess_clear_result(s);
   gw_buf sql = {0};
   gw_buf_puts(&sql, "CREATE TEMP TABLE res(");
   for (size_t i = 0; i < plan.ncols; i++) gw_buf_printf(&sql, "%sc%zu", i ? "," : "", i);
+  if (!plan.ncols) gw_buf_puts(&sql, "c0"); /* SQLite wants a column; nothing reads it */
   gw_buf_puts(&sql, ")");
   int src = sqlite3_exec(s->db, sql.data, 0, 0, 0);
   gw_buf_reset(&sql);
@@ -124,6 +153,7 @@ static void render_query_meta(gw_buf *b, gw_session *s)
   gw_buf_printf(b, "\" nrows=\"%lld\" ncols=\"%zu\">", (long long)s->res_rows, s->res_ncols);
   render_cols(b, s->res_cols, NULL, s->res_ncols);
   gw_buf_puts(b, "</table>");
+  render_nrows(b, s->res_rows);
 }
 
 /* ---- getdata ---------------------------------------------------------------------------- */
@@ -137,6 +167,7 @@ typedef struct page_request {
   char linesep[16];
   size_t *pick; /* column indexes */
   size_t npick;
+  int64_t max_rows, max_cells; /* the caller's download limits; 0 = none */
 } page_request;
 
 static int parse_int(const char *s, int64_t *v)
@@ -166,6 +197,8 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
 {
   int64_t cap = gw->cfg.page_rows;
   memset(pr, 0, sizeof *pr);
+  pr->max_rows = gw->cfg.users[s->user].max_download_rows;
+  pr->max_cells = gw->cfg.users[s->user].max_download_cells;
   pr->relative = 1;
   pr->first = s->cursor;
   pr->count = cap;
@@ -228,6 +261,16 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
       return -1;
     }
     xmlFree(type);
+    /* values="formatted" is what public clients send; values always go raw here (the <th>
+     * format says how to show them), so it changes nothing. */
+    xmlChar *values = xmlGetProp(format, BAD_CAST "values");
+    if (values && xmlStrcmp(values, BAD_CAST "formatted") != 0) {
+      gw_reply_set(rp, 13, "Invalid format values '%.40s' (formatted, or leave it out)",
+                   (const char *)values);
+      xmlFree(values);
+      return -1;
+    }
+    xmlFree(values);
     /* Separators are taken as sent: a tab or CRLF is a blank a trim would lose. */
     char *sep = gw_req_child_raw(format, "sep");
     char *linesep = gw_req_child_raw(format, "linesep");
@@ -330,6 +373,21 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
   int64_t first = pr->first < s->res_rows ? pr->first : s->res_rows;
   int64_t count = pr->count;
   if (count > s->res_rows - first) count = s->res_rows - first;
+  /* The platform's per-user limits apply to what this page would carry. Refused, the page
+   * leaves the cursor where it was, so a client can ask again for fewer rows. */
+  int64_t cells = count * (int64_t)pr->npick;
+  if (pr->max_rows && count > pr->max_rows) {
+    gw_reply_set(rp, 23, "Download limit exceeded: %lld rows is over max_download_rows (%lld)",
+                 (long long)count, (long long)pr->max_rows);
+    return;
+  }
+  if (pr->max_cells && cells > pr->max_cells) {
+    gw_reply_set(rp, 23,
+                 "Download limit exceeded: %lld rows x %zu columns = %lld cells is over "
+                 "max_download_cells (%lld)",
+                 (long long)count, pr->npick, (long long)cells, (long long)pr->max_cells);
+    return;
+  }
 
   gw_buf sql = {0};
   gw_buf_puts(&sql, "SELECT ");
@@ -353,6 +411,7 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
                 (long long)first, (long long)count);
   render_cols(b, s->res_cols, pr->pick, pr->npick);
   gw_buf_puts(b, "</table>");
+  render_nrows(b, s->res_rows);
 
   gw_buf csv = {0}, num = {0};
   int64_t got = 0;
@@ -505,6 +564,7 @@ void gw_txn_tabinfo(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
     else {
       gw_reply_set(rp, 0, "OK");
       render_table_info(&rp->body, &t, 1);
+      render_nrows(&rp->body, t.nrows);
     }
     gw_table_info_free(&t);
   }

@@ -109,6 +109,128 @@ static void test_config(void)
   }
 }
 
+/* max_download_* at three levels (users[i] beats its group, the group the top level) and the
+ * strict inject key. */
+static void test_limits_and_inject(void)
+{
+  gw_config cfg;
+  char err[512];
+  int rc = load("return { database = 'x.db', max_download_cells = 1000,"
+                "users = { { uid = 'a', password = 'p' },"
+                "          { uid = 'b', password = 'p', max_download_rows = 5 },"
+                "          { uid = 'c', password = 'p', max_download_cells = 7.0 } },"
+                "groups = { { gid = 'g', owner = 'a', size = 2, max_download_rows = 9 },"
+                "           { gid = 'h', owner = 'a', size = 1, max_download_cells = 3 } },"
+                "inject = { login = { 45, 41 }, getuid = { 45 }, dir = {} } }",
+                &cfg, err, sizeof err);
+  CHECK(rc == 0);
+  if (rc) {
+    fprintf(stderr, "config: %s\n", err);
+    return;
+  }
+  const gw_user *a = &cfg.users[0], *b = &cfg.users[1], *c = &cfg.users[2];
+  CHECK(a->max_download_rows == 0 && a->max_download_cells == 1000);
+  CHECK(b->max_download_rows == 5 && b->max_download_cells == 1000);
+  CHECK(c->max_download_rows == 0 && c->max_download_cells == 7);
+  long g1 = gw_config_find_user(&cfg, "g_1"), h0 = gw_config_find_user(&cfg, "h_0");
+  CHECK(g1 >= 0 && cfg.users[g1].max_download_rows == 9 &&
+        cfg.users[g1].max_download_cells == 1000);
+  CHECK(h0 >= 0 && cfg.users[h0].max_download_rows == 0 && cfg.users[h0].max_download_cells == 3);
+  CHECK(cfg.ninject == 3);
+  /* in order, then 0 for ever; other transactions are never touched */
+  CHECK(gw_config_injected(&cfg, "login") == 45);
+  CHECK(gw_config_injected(&cfg, "query") == 0);
+  CHECK(gw_config_injected(&cfg, "getuid") == 45);
+  CHECK(gw_config_injected(&cfg, "login") == 41);
+  CHECK(gw_config_injected(&cfg, "login") == 0);
+  CHECK(gw_config_injected(&cfg, "login") == 0);
+  CHECK(gw_config_injected(&cfg, "getuid") == 0);
+  CHECK(gw_config_injected(&cfg, "dir") == 0);
+  CHECK(gw_config_injected(&cfg, NULL) == 0);
+  gw_config_free(&cfg);
+
+  /* No limits anywhere: unlimited. */
+  CHECK(load("return { database = 'x', users = { { uid = 'a', password = 'p' } } }", &cfg, err,
+             sizeof err) == 0);
+  CHECK(cfg.users[0].max_download_rows == 0 && cfg.users[0].max_download_cells == 0);
+  CHECK(cfg.ninject == 0 && gw_config_injected(&cfg, "login") == 0);
+  gw_config_free(&cfg);
+
+  struct {
+    const char *text, *expect;
+  } bad[] = {
+      {"return { database = 'x', users = {}, max_download_rows = 0 }",
+       "config: 'max_download_rows' must be a whole number >= 1"},
+      {"return { database = 'x', users = {}, max_download_cells = 2.5 }",
+       "'max_download_cells' must be a whole number >= 1"},
+      {"return { database = 'x', users = {}, max_download_cells = '100' }",
+       "'max_download_cells' must be a whole number >= 1"},
+      {"return { database = 'x', users = { { uid = 'a', password = 'p', max_download_rows = -1 } } "
+       "}",
+       "config: users[1]: 'max_download_rows' must be"},
+      {"return { database = 'x', users = { { uid = 'a', password = 'p' } }, groups = { { gid = "
+       "'g', owner = 'a', size = 1, max_download_cells = true } } }",
+       "config: groups[1]: 'max_download_cells' must be"},
+      {"return { database = 'x', users = {}, inject = 45 }", "'inject' must be a table"},
+      {"return { database = 'x', users = {}, inject = { logon = { 45 } } }",
+       "inject: unknown transaction 'logon'"},
+      {"return { database = 'x', users = {}, inject = { [1] = { 45 } } }",
+       "inject: keys must be api names"},
+      {"return { database = 'x', users = {}, inject = { login = 45 } }",
+       "inject.login must be a list of rcs"},
+      {"return { database = 'x', users = {}, inject = { login = { 45, x = 1 } } }",
+       "inject.login must be a list of rcs"},
+      {"return { database = 'x', users = {}, inject = { login = { 45, 0 } } }",
+       "inject.login[2] must be a whole number from 1 to 99"},
+      {"return { database = 'x', users = {}, inject = { getuid = { 100 } } }",
+       "inject.getuid[1] must be a whole number from 1 to 99"},
+      {"return { database = 'x', users = {}, inject = { getuid = { 4.5 } } }",
+       "inject.getuid[1] must be a whole number from 1 to 99"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = '\0';
+    CHECK(load(bad[i].text, &cfg, err, sizeof err) == -1);
+    CHECK(strstr(err, bad[i].expect) != NULL);
+    if (!strstr(err, bad[i].expect)) fprintf(stderr, "  got: %s\n  want: %s\n", err, bad[i].expect);
+  }
+}
+
+/* Many threads take injected answers at once: each rc of the list goes out exactly once. */
+#define INJECT_THREADS 8
+#define INJECT_CALLS   50
+static gw_config inject_cfg;
+static int inject_got[INJECT_THREADS][100];
+
+static void *take_injected(void *arg)
+{
+  int *got = arg;
+  for (int i = 0; i < INJECT_CALLS; i++) got[gw_config_injected(&inject_cfg, "login")]++;
+  return NULL;
+}
+
+static void test_inject_threads(void)
+{
+  char err[512], text[1024];
+  size_t len = (size_t)snprintf(text, sizeof text,
+                                "return { database = 'x', users = {}, inject "
+                                "= { login = {");
+  for (int i = 0; i < 99; i++) len += (size_t)snprintf(text + len, sizeof text - len, "%d,", i + 1);
+  snprintf(text + len, sizeof text - len, "} } }");
+  CHECK(load(text, &inject_cfg, err, sizeof err) == 0);
+  pthread_t t[INJECT_THREADS];
+  for (int i = 0; i < INJECT_THREADS; i++)
+    pthread_create(&t[i], NULL, take_injected, inject_got[i]);
+  for (int i = 0; i < INJECT_THREADS; i++) pthread_join(t[i], NULL);
+  int total[100] = {0};
+  for (int i = 0; i < INJECT_THREADS; i++)
+    for (int k = 0; k < 100; k++) total[k] += inject_got[i][k];
+  int once = 1;
+  for (int k = 1; k < 100; k++) once &= total[k] == 1;
+  CHECK(once);
+  CHECK(total[0] == INJECT_THREADS * INJECT_CALLS - 99);
+  gw_config_free(&inject_cfg);
+}
+
 static void test_crypt(void)
 {
   struct crypt_data data;
@@ -205,6 +327,9 @@ int main(void)
   if (!mkdtemp(dir)) return 1;
   test_config();
   printf("config: done\n");
+  test_limits_and_inject();
+  test_inject_threads();
+  printf("limits and inject: done\n");
   test_crypt();
   printf("crypt: done\n");
   test_sessions();

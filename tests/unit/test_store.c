@@ -376,13 +376,13 @@ static void test_errors(void)
 
   /* The writer checks its columns too, and abort leaves nothing. */
   gw_store_writer *w = (gw_store_writer *)1;
-  gw_column dup[] = {{"a", 'i', NULL, NULL}, {"A", 'f', NULL, NULL}};
+  gw_column dup[] = {{"a", 'i', NULL, NULL, 0}, {"A", 'f', NULL, NULL, 0}};
   CHECK_ERR(gw_store_begin(db, "t.w", NULL, dup, 2, &w, err, sizeof err) == GW_STORE_ERR_INPUT &&
             w == NULL);
-  gw_column badtype[] = {{"a", 'x', NULL, NULL}};
+  gw_column badtype[] = {{"a", 'x', NULL, NULL, 0}};
   CHECK_ERR(gw_store_begin(db, "t.w", NULL, badtype, 1, &w, err, sizeof err) == GW_STORE_ERR_INPUT);
   CHECK_ERR(gw_store_begin(db, "w", NULL, badtype, 1, &w, err, sizeof err) == GW_STORE_ERR_NAME);
-  gw_column one[] = {{"a", 'i', "fmt", "A label"}};
+  gw_column one[] = {{"a", 'i', "fmt", "A label", 0}};
   CHECK_ERR(gw_store_begin(db, "t.w", "T", one, 1, &w, err, sizeof err) == 0);
   sqlite3_bind_int(gw_store_row(w), 1, 5);
   CHECK_ERR(gw_store_next(w, err, sizeof err) == 0);
@@ -438,7 +438,7 @@ static void test_versions(void)
 
   /* v1: z.t by the writer, with title, formats and labels. */
   gw_column cols[] = {
-      {"k", 'a', NULL, "Key"}, {"d", 'i', "type:date", "Date"}, {"v", 'f', NULL, NULL}};
+      {"k", 'a', NULL, "Key", 0}, {"d", 'i', "type:date", "Date", 0}, {"v", 'f', NULL, NULL, 0}};
   gw_store_writer *w;
   CHECK_ERR(gw_store_begin(db, "z.t", "Zed", cols, 3, &w, err, sizeof err) == 0);
   for (int i = 0; i < 4; i++) {
@@ -495,6 +495,45 @@ static void test_versions(void)
   CHECK(sqlite3_get_autocommit(db));
   sqlite3_close(db);
   group("versions and resolve", p0, f0);
+}
+
+/* default.lonely: in every generation (even of an empty file), one row, no columns, never
+ * listed, never written; and the index flag of stored columns. */
+static void test_lonely_and_index(void)
+{
+  int p0 = passed, f0 = failed;
+  char err[512] = "";
+  sqlite3 *db = open_db("lonely.db");
+  gw_table_info t = {0};
+
+  CHECK_ERR(gw_store_resolve(db, GW_STORE_LONELY, 0, &t, err, sizeof err) == 0);
+  CHECK(t.version == 0 && t.nrows == 1 && t.ncols == 0 && t.cols == NULL);
+  CHECK_STR(t.name, "default.lonely");
+  gw_table_info_free(&t);
+  CHECK_STR(q(db, "SELECT count(*) || ':' || _r FROM tt_v0"), "1:1");
+  CHECK_STR(q(db, "SELECT count(*) FROM tt_catalog"), "0");
+  CHECK_ERR(import_str(db, "default.lonely", "x\n1\n", err, sizeof err) == GW_STORE_ERR_NAME);
+  CHECK_ERR(strstr(err, "built in") != NULL);
+  gw_column one[] = {{"a", 'i', NULL, NULL, 0}};
+  gw_store_writer *w = NULL;
+  CHECK_ERR(gw_store_begin(db, "default.lonely", NULL, one, 1, &w, err, sizeof err) ==
+            GW_STORE_ERR_NAME);
+  CHECK(w == NULL);
+  CHECK_ERR(import_str(db, "default.other", "x\n1\n", err, sizeof err) == 0);
+  CHECK(version_of(db, GW_STORE_LONELY, 1) == 0);
+  CHECK_STR(list_at(db, 1, 0), "default.other@1/1");
+
+  /* Nothing the importer makes is indexed; an index someone adds leads with its column. */
+  CHECK_ERR(import_str(db, "i.t", "a,b,c\n1,2,3\n", err, sizeof err) == 0);
+  CHECK_ERR(gw_store_resolve(db, "i.t", 2, &t, err, sizeof err) == 0);
+  CHECK(t.ncols == 3 && !t.cols[0].indexed && !t.cols[1].indexed && !t.cols[2].indexed);
+  gw_table_info_free(&t);
+  CHECK(sqlite3_exec(db, "CREATE INDEX ix ON tt_v2(c, a)", NULL, NULL, NULL) == SQLITE_OK);
+  CHECK_ERR(gw_store_resolve(db, "i.t", 2, &t, err, sizeof err) == 0);
+  CHECK(t.ncols == 3 && !t.cols[0].indexed && !t.cols[1].indexed && t.cols[2].indexed);
+  gw_table_info_free(&t);
+  sqlite3_close(db);
+  group("default.lonely and indexes", p0, f0);
 }
 
 /* ---- gc ----------------------------------------------------------------------------------- */
@@ -720,6 +759,7 @@ int main(void)
   test_import();
   test_errors();
   test_versions();
+  test_lonely_and_index();
   test_gc();
   test_demo();
   printf("%d passed, %d failed\n", passed, failed);
