@@ -1,6 +1,8 @@
 /* reply: SAX2 handlers over a libxml2 push parser. Elements outside the row containers become
  * a small tree in an arena; <data> rows and <csv> text go straight into a page, so the cost of
- * a row is a few memcpy calls and no allocation of its own. */
+ * a row is a few memcpy calls and no allocation of its own. Where an element sits is checked
+ * only by depth and by the one <table> node, so tolerating every public shape costs nothing
+ * per row. */
 #include "reply.h"
 
 #include "csv.h"
@@ -31,6 +33,9 @@ typedef struct frame {
 
 enum { M_TREE, M_DATA, M_CSV };
 
+/* Where the result's row count came from, best first (tt_reply_total's order). */
+enum { T_TABLE_ATTR, T_TABLE_ELEM, T_OUT_ELEM, T_SOURCES };
+
 struct tt_reply {
   xmlParserCtxtPtr ctxt;
   chunk *arena;
@@ -50,6 +55,9 @@ struct tt_reply {
   int has_csv;
   int64_t rc;
   int has_rc;
+  int64_t totals[T_SOURCES];
+  int has_total[T_SOURCES];
+  size_t page_hint; /* <table count>: the rows this page will hold, for reserve(); 0 unknown */
   const char *msg;
   char sep[TT_CSV_DELIM_MAX + 1], eol[TT_CSV_DELIM_MAX + 1];
   size_t fed, expect;
@@ -187,6 +195,7 @@ static void free_columns(tt_reply *r)
     free(r->cols[i].type);
     free(r->cols[i].format);
     free(r->cols[i].label);
+    free(r->cols[i].desc);
   }
   free(r->cols);
   r->cols = NULL;
@@ -204,7 +213,10 @@ int tt_reply_set_columns(tt_reply *r, const tt_column *cols, size_t n)
     c[i].type = strdup(s->type && *s->type ? s->type : "a");
     c[i].format = dup_or_null(s->format);
     c[i].label = strdup(s->label ? s->label : c[i].name ? c[i].name : "");
-    if (!c[i].name || !c[i].type || !c[i].label || (s->format && !c[i].format)) bad = 1;
+    c[i].desc = dup_or_null(s->desc);
+    if (!c[i].name || !c[i].type || !c[i].label || (s->format && !c[i].format) ||
+        (s->desc && !c[i].desc))
+      bad = 1;
   }
   free_columns(r);
   r->cols = c;
@@ -216,7 +228,14 @@ int tt_reply_set_columns(tt_reply *r, const tt_column *cols, size_t n)
   return 0;
 }
 
-/* The first <cols> gives the columns: one per <th>, label = its text (or the name). */
+static int blank(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The first <cols> gives the columns: one per <th>, label = its text (or the name). A <th>
+ * without a name is named by its heading, trimmed of blanks at the ends (the public Ruby
+ * client reads names that way); the label keeps the heading as sent, line breaks and all. */
 static void take_columns(tt_reply *r, const tt_node *cols)
 {
   size_t n = 0;
@@ -230,14 +249,60 @@ static void take_columns(tt_reply *r, const tt_node *cols)
   size_t i = 0;
   for (const tt_node *c = cols->children; c; c = c->next) {
     if (strcmp(c->tag, "th") != 0) continue;
-    tmp[i].name = (char *)(attr(c, "name") ? attr(c, "name") : "");
+    const char *name = attr(c, "name");
+    if (!name) {
+      const char *s = c->text, *e = c->text + c->text_len;
+      while (s < e && blank(*s)) s++;
+      while (e > s && blank(e[-1])) e--;
+      name = arena_strndup(r, s, (size_t)(e - s));
+      if (!name) break;
+    }
+    tmp[i].name = (char *)name;
     tmp[i].type = (char *)attr(c, "type");
     tmp[i].format = (char *)attr(c, "format");
-    tmp[i].label = (char *)(c->text_len ? c->text : tmp[i].name);
+    tmp[i].label = (char *)(c->text_len ? c->text : name);
+    tmp[i].desc = (char *)attr(c, "desc");
     i++;
   }
-  if (tt_reply_set_columns(r, tmp, n)) fail(r, TT_E_NOMEM, "out of memory");
+  if (!r->err && tt_reply_set_columns(r, tmp, n)) fail(r, TT_E_NOMEM, "out of memory");
   free(tmp);
+}
+
+/* A row count: a whole decimal number >= 0 in int64 range, blanks around it allowed. */
+static int parse_count(const char *s, int64_t *out)
+{
+  while (blank(*s)) s++;
+  if (*s < '0' || *s > '9') return -1;
+  int64_t v = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (INT64_MAX - (*s - '0')) / 10) return -1;
+    v = 10 * v + (*s - '0');
+  }
+  while (blank(*s)) s++;
+  if (*s) return -1;
+  *out = v;
+  return 0;
+}
+
+static void take_total(tt_reply *r, int source, const char *what, const char *text)
+{
+  if (parse_count(text, &r->totals[source]))
+    fail(r, TT_E_XML, "the reply's %s is not a whole number: '%.40s'", what, text);
+  else
+    r->has_total[source] = 1;
+}
+
+/* The first <table> under <out>: its count attributes, checked as they arrive. */
+static void take_table(tt_reply *r, tt_node *n)
+{
+  r->table = n;
+  const char *count = attr(n, "count"), *nrows = attr(n, "nrows");
+  int64_t v;
+  if (count && parse_count(count, &v))
+    fail(r, TT_E_XML, "the reply's <table count> is not a whole number: '%.40s'", count);
+  else if (count)
+    r->page_hint = v > (int64_t)(SIZE_MAX / 2) ? 0 : (size_t)v;
+  if (nrows) take_total(r, T_TABLE_ATTR, "<table nrows>", nrows);
 }
 
 static void parse_rc(tt_reply *r, const tt_node *n)
@@ -267,6 +332,11 @@ static void pop_node(tt_reply *r)
   if (r->nframes == 1) { /* a direct child of the root */
     if (!r->has_rc && strcmp(n->tag, "rc") == 0) parse_rc(r, n);
     if (!r->msg && strcmp(n->tag, "msg") == 0) r->msg = n->text;
+    if (!r->has_total[T_OUT_ELEM] && strcmp(n->tag, "nrows") == 0)
+      take_total(r, T_OUT_ELEM, "<nrows>", n->text);
+  } else if (r->nframes == 2 && r->stack[1].node == r->table && !r->has_total[T_TABLE_ELEM] &&
+             strcmp(n->tag, "nrows") == 0) {
+    take_total(r, T_TABLE_ELEM, "<table><nrows>", n->text);
   }
   if (n == r->cols_node) take_columns(r, n);
 }
@@ -290,13 +360,12 @@ static void add_tree_text(tt_reply *r, const char *s, size_t n)
   f->len += n;
 }
 
-/* Size the page before its rows arrive: the rows from <table count>, the cells from the columns
- * too, the bytes from the whole reply's length (cell text is never longer). Reservations above
- * 1 GB are left to growth. */
+/* Size the page before its rows arrive: the rows from <table count> (the page's rows; nrows is
+ * the whole result's), the cells from the columns too, the bytes from the whole reply's length
+ * (cell text is never longer). Reservations above 1 GB are left to growth. */
 static void reserve(tt_reply *r)
 {
-  const char *count = r->table ? attr(r->table, "count") : NULL;
-  size_t rows = count ? strtoull(count, NULL, 10) : 0;
+  size_t rows = r->page_hint;
   size_t cols = r->ncols ? r->ncols : 1;
   const size_t cap = (size_t)1 << 30;
   if (rows > cap / sizeof(size_t) / cols) rows = 0;
@@ -328,7 +397,10 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, 
 
   tt_node *n = push_node(r, tag, nb_attributes, attributes);
   if (!n) return;
-  if (!r->table && strcmp(tag, "table") == 0) r->table = n;
+  /* n's parent is the root, or the <table> under it: the places a result's parts may be. */
+  int top = r->nframes == 2 || (r->nframes == 3 && r->table && r->stack[1].node == r->table);
+  if (!top) return;
+  if (!r->table && r->nframes == 2 && strcmp(tag, "table") == 0) take_table(r, n);
   if (!r->cols_seen && strcmp(tag, "cols") == 0) {
     r->cols_node = n;
     r->cols_seen = 1;
@@ -377,8 +449,9 @@ static void on_text(void *ud, const xmlChar *ch, int len)
     if (r->td_depth && tt_page_add_text(&r->page, s, (size_t)len))
       fail(r, TT_E_NOMEM, "out of memory");
     break;
-  case M_CSV:
-    if (tt_csv_feed(&r->csv, s, (size_t)len)) fail(r, TT_E_NOMEM, "out of memory");
+  case M_CSV: /* the text of <csv> itself; an element inside it is ignored, text and all */
+    if (r->depth == r->mode_depth && tt_csv_feed(&r->csv, s, (size_t)len))
+      fail(r, TT_E_NOMEM, "out of memory");
     break;
   default:
     add_tree_text(r, s, (size_t)len);
@@ -646,6 +719,17 @@ const tt_node *tt_reply_tree(const tt_reply *r)
 const tt_node *tt_reply_table(const tt_reply *r)
 {
   return r->table;
+}
+
+int tt_reply_total(const tt_reply *r, int64_t *n)
+{
+  for (int k = 0; k < T_SOURCES; k++) {
+    if (r->has_total[k]) {
+      *n = r->totals[k];
+      return 1;
+    }
+  }
+  return 0;
 }
 
 const tt_column *tt_reply_columns(const tt_reply *r, size_t *n)

@@ -1,7 +1,12 @@
 /* reply: the streaming parser of an XML API reply. Bytes go in as they arrive (libxml2 push
  * parser, SAX2 callbacks); out come the rc, the message, a small tree of everything except
- * the rows, the column metadata of the first <cols>, and a page holding the rows of <data>
- * (<tr><td>) or the records of <csv>. */
+ * the rows, the column metadata of the first <cols>, the result's row count when the reply
+ * states it, and a page holding the rows of <data> (<tr><td>) or the records of <csv>.
+ *
+ * Every reply shape seen in public is read alike (docs/core-api.md, "Reply shapes"): the
+ * elements of <out> in any order, unknown elements ignored; <table> is the first one directly
+ * under <out>; <cols>, <data> and <csv> directly under <out> or under that <table>; the row
+ * count as <table nrows="N">, as <nrows> under <table> or under <out>, or absent. */
 #ifndef TT_REPLY_H
 #define TT_REPLY_H
 
@@ -23,6 +28,7 @@ typedef struct tt_column {
   char *type;   /* "i", "j", "f", "a" (anything else reads as text) */
   char *format; /* NULL when absent */
   char *label;
+  char *desc; /* the <th desc> attribute; NULL when absent */
 } tt_column;
 
 typedef struct tt_reply tt_reply;
@@ -48,7 +54,11 @@ const char *tt_reply_msg(const tt_reply *r); /* "" when absent */
 /* Text of the first direct child <name> of the root, or NULL. */
 const char *tt_reply_field(const tt_reply *r, const char *name, size_t *len);
 const tt_node *tt_reply_tree(const tt_reply *r);  /* the root; NULL before any element */
-const tt_node *tt_reply_table(const tt_reply *r); /* first <table>, or NULL */
+const tt_node *tt_reply_table(const tt_reply *r); /* first <table> under <out>, or NULL */
+/* The result's row count, when the reply states it (1; *n set) or not (0). Read from
+ * <table nrows="N">, else <nrows> under <table>, else <nrows> under <out>. A stated count
+ * that is not a whole number >= 0 fails the parse (TT_E_XML) instead. */
+int tt_reply_total(const tt_reply *r, int64_t *n);
 
 const tt_column *tt_reply_columns(const tt_reply *r, size_t *n);
 /* Replace the columns (copies them). 0 or TT_E_NOMEM. */

@@ -154,11 +154,11 @@ static int l_columns(lua_State *L)
   for (size_t i = 0; i < n; i++) {
     alive(L, u, r);
     const tt_column *c = &tt_reply_columns(r, &n)[i];
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     alive(L, u, r);
-    const char *v[4] = {c->name, c->type, c->format, c->label};
-    const char *k[4] = {"name", "type", "format", "label"};
-    for (int j = 0; j < 4; j++) {
+    const char *v[5] = {c->name, c->type, c->format, c->label, c->desc};
+    const char *k[5] = {"name", "type", "format", "label", "desc"};
+    for (int j = 0; j < 5; j++) {
       if (!v[j]) continue;
       lua_pushstring(L, v[j]);
       alive(L, u, r);
@@ -204,6 +204,7 @@ static int l_set_columns(lua_State *L)
     cols[i].type = (char *)opt_field(L, t, "type", i);
     cols[i].format = (char *)opt_field(L, t, "format", i);
     cols[i].label = (char *)opt_field(L, t, "label", i);
+    cols[i].desc = (char *)opt_field(L, t, "desc", i);
     lua_pop(L, 1);
   }
   alive(L, u, u->r);
@@ -212,6 +213,17 @@ static int l_set_columns(lua_State *L)
 }
 
 /* ---- rows ---------------------------------------------------------------------------------- */
+
+/* The result's row count as the reply states it, or nil when it does not. */
+static int l_total(lua_State *L)
+{
+  int64_t n;
+  if (tt_reply_total(toreply(L)->r, &n))
+    lua_pushinteger(L, (lua_Integer)n);
+  else
+    lua_pushnil(L);
+  return 1;
+}
 
 static int l_nrows(lua_State *L)
 {
@@ -294,6 +306,7 @@ static const luaL_Reg methods[] = {
     {"table_attrs", l_table_attrs},
     {"columns", l_columns},
     {"set_columns", l_set_columns},
+    {"total", l_total},
     {"nrows", l_nrows},
     {"row", l_row},
     {"write", l_write},

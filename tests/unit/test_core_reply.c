@@ -2,7 +2,8 @@
  * test_core_reply: the client core's reply parser (reply.c, csv.c, page.c) and writers
  * (write.c), fed the canned replies of tests/fixtures/replies/. Every reply is parsed in one
  * piece and in pieces of every size from 1 to 7 bytes, and every way must give the same
- * result. Writers are checked byte for byte against expected files.
+ * result. Writers are checked byte for byte against expected files. The conformance corpus of
+ * tests/fixtures/platform/ (every reply shape seen in public) must give one and the same data.
  * Prints a line per group and "N passed, M failed"; exits nonzero when anything failed.
  * `test_core_reply --bench [ROWS]` times parsing ROWS (default 1000000) rows instead.
  */
@@ -48,10 +49,13 @@ static void group(const char *name, int p0, int f0)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
+/* A file of tests/fixtures/replies/, or any absolute path (PLATFORM(name) for the corpus). */
+#define PLATFORM(name) TT_PLATFORM_FIXTURES "/" name
+
 static char *slurp(const char *name, size_t *len)
 {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", TT_FIXTURES, name);
+  snprintf(path, sizeof path, "%s/%s", name[0] == '/' ? "" : TT_FIXTURES, name);
   FILE *f = fopen(path, "rb");
   if (!f) {
     perror(path);
@@ -113,13 +117,16 @@ static char *dump(const tt_reply *r, int code)
   b.f = open_memstream(&b.p, &b.len);
   fprintf(b.f, "code=%d\n", code);
   if (!code) {
-    fprintf(b.f, "rc=%" PRId64 " msg=[%s]\n", tt_reply_rc(r), tt_reply_msg(r));
+    int64_t total = -1;
+    int stated = tt_reply_total(r, &total);
+    fprintf(b.f, "rc=%" PRId64 " msg=[%s] total=%d:%" PRId64 "\n", tt_reply_rc(r), tt_reply_msg(r),
+            stated, total);
     if (tt_reply_tree(r)) dump_node(b.f, tt_reply_tree(r), 0);
     size_t nc;
     const tt_column *c = tt_reply_columns(r, &nc);
     for (size_t i = 0; i < nc; i++)
-      fprintf(b.f, "col %s %s %s [%s]\n", c[i].name, c[i].type, c[i].format ? c[i].format : "-",
-              c[i].label);
+      fprintf(b.f, "col %s %s %s [%s] desc=%s\n", c[i].name, c[i].type,
+              c[i].format ? c[i].format : "-", c[i].label, c[i].desc ? c[i].desc : "-");
     const tt_page *p = tt_reply_page(r);
     uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < p->nrows; i++) {
@@ -284,10 +291,11 @@ static void test_query(void)
     CHECK_STR(c[5].format, "a&b \"q\" <x> &"); /* entities in attribute values */
     CHECK_STR(c[5].label, "rain");             /* no heading: the name */
   }
-  tt_column mine[2] = {{"x", "i", NULL, NULL}, {"y", NULL, "fmt", "Why"}};
+  tt_column mine[2] = {{"x", "i", NULL, NULL, NULL}, {"y", NULL, "fmt", "Why", "about y"}};
   CHECK(tt_reply_set_columns(r, mine, 2) == 0);
   c = tt_reply_columns(r, &nc);
   CHECK(nc == 2 && strcmp(c[0].label, "x") == 0 && strcmp(c[1].type, "a") == 0);
+  CHECK(nc == 2 && c[0].desc == NULL && strcmp(c[1].desc, "about y") == 0);
   CHECK(tt_reply_set_columns(r, NULL, 0) == 0);
   tt_reply_columns(r, &nc);
   CHECK(nc == 0);
@@ -412,6 +420,247 @@ static void test_bad(void)
   group("bad replies", p0, f0);
 }
 
+/* ---- the conformance corpus ---------------------------------------------------------------- */
+
+/* The one data set of every row-bearing shape: 3 rows x 3 columns, an N/A cell (NULL), a cell
+ * holding both CSV separators used, one holding & " < >. */
+static const char *const corpus_rows[3][3] = {
+    {"KBOS", "6", "Logan, Boston|MA"},
+    {"KDEN", "1656", NULL},
+    {"KSEA", "132", "Sea & \"Tac\" <WA>"},
+};
+static const char *const corpus_names[3] = {"station", "elev", "note"};
+static const char *const corpus_types[3] = {"a", "i", "a"};
+static const char *const corpus_labels[3] = {"Station\nID", "Elevation (m)", "Note"};
+static const char corpus_csv[] = "station,elev,note\r\nKBOS,6,\"Logan, Boston|MA\"\r\n"
+                                 "KDEN,1656,\r\nKSEA,132,\"Sea & \"\"Tac\"\" <WA>\"\r\n";
+
+/* What a shape's columns carry. */
+enum {
+  C_NONE,     /* no columns */
+  C_FULL,     /* names, types, headings */
+  C_ALL,      /* C_FULL plus desc and format */
+  C_NAMES,    /* names only: type a, label = name */
+  C_HEADINGS, /* headings only: name = trimmed heading, type a */
+};
+
+static void check_corpus_columns(const char *file, const tt_reply *r, int kind)
+{
+  size_t nc;
+  const tt_column *c = tt_reply_columns(r, &nc);
+  if (!check(nc == (kind == C_NONE ? 0 : 3), "column count", __FILE__, __LINE__))
+    fprintf(stderr, "    %s: %zu columns\n", file, nc);
+  if (kind == C_NONE || nc != 3) return;
+  static const char *const descs[3] = {"ICAO station code", "Height above sea level", "Free text"};
+  static const char *const formats[3] = {"type:char", "type:nocommas", "type:char"};
+  static const char *const heads[3] = {"Station\nID", "Elevation (m)", "\n  Note\n"};
+  for (size_t j = 0; j < 3; j++) {
+    int typed = kind == C_FULL || kind == C_ALL;
+    CHECK_STR(c[j].name, kind == C_HEADINGS ? corpus_labels[j] : corpus_names[j]);
+    CHECK_STR(c[j].type, typed ? corpus_types[j] : "a");
+    CHECK_STR(c[j].label, typed ? corpus_labels[j] : kind == C_HEADINGS ? heads[j] : c[j].name);
+    if (kind == C_ALL) {
+      CHECK_STR(c[j].desc, descs[j]);
+      CHECK_STR(c[j].format, formats[j]);
+    } else {
+      CHECK(c[j].desc == NULL && c[j].format == NULL);
+    }
+  }
+}
+
+static void check_corpus_rows(const char *file, const tt_reply *r)
+{
+  const tt_page *p = tt_reply_page(r);
+  if (!check(p->nrows == 3, "three rows", __FILE__, __LINE__))
+    fprintf(stderr, "    %s: %zu rows\n", file, p->nrows);
+  for (size_t i = 0; i < 3 && i < p->nrows; i++) {
+    size_t first;
+    CHECK(tt_page_row(p, i, &first) == 3);
+    for (size_t j = 0; j < 3; j++) {
+      size_t len;
+      const char *got = cell(r, i, j, &len), *want = corpus_rows[i][j];
+      if (!check(got && (want ? strcmp(got, want) == 0 : len == 0), "cell as in the corpus",
+                 __FILE__, __LINE__))
+        fprintf(stderr, "    %s row %zu col %zu: got [%s] want [%s]\n", file, i, j,
+                got ? got : "(none)", want ? want : "N/A");
+    }
+  }
+  /* Named columns give the same CSV, byte for byte, whatever the shape. */
+  size_t nc, len;
+  tt_reply_columns(r, &nc);
+  if (nc != 3 || strcmp(tt_reply_columns(r, &nc)[0].name, "station") != 0) return;
+  int rc;
+  char *s = write_mem(r, TT_WRITE_CSV, 1, &len, &rc);
+  if (!check(rc == 0 && len == sizeof corpus_csv - 1 && memcmp(s, corpus_csv, len) == 0,
+             "the same CSV from every shape", __FILE__, __LINE__))
+    fprintf(stderr, "    %s wrote:\n%.*s\n", file, (int)len, s);
+  free(s);
+}
+
+static void test_corpus(void)
+{
+  int p0 = passed, f0 = failed;
+  static const struct {
+    const char *file, *sep, *eol;
+    int64_t total; /* -1: the reply states none */
+    int rows, cols;
+  } shapes[] = {
+      {PLATFORM("query_nrows_attr.xml"), NULL, NULL, 3, 0, C_FULL},
+      {PLATFORM("query_nrows_out.xml"), NULL, NULL, 3, 0, C_FULL},
+      {PLATFORM("query_nrows_table.xml"), NULL, NULL, 3, 0, C_FULL},
+      {PLATFORM("query_count_absent.xml"), NULL, NULL, -1, 0, C_FULL},
+      {PLATFORM("getdata_data_out.xml"), NULL, NULL, 3, 1, C_FULL},
+      {PLATFORM("getdata_data_table.xml"), NULL, NULL, -1, 1, C_FULL},
+      {PLATFORM("csv_cdata.xml"), NULL, NULL, 3, 1, C_FULL},
+      {PLATFORM("csv_plain.xml"), NULL, NULL, 3, 1, C_FULL},
+      {PLATFORM("csv_sep_linesep.xml"), "|", "^", -1, 1, C_FULL},
+      {PLATFORM("csv_nocols.xml"), NULL, NULL, -1, 1, C_NAMES},
+      {PLATFORM("th_all_attrs.xml"), NULL, NULL, 3, 1, C_ALL},
+      {PLATFORM("th_name_only.xml"), NULL, NULL, 3, 1, C_NAMES},
+      {PLATFORM("th_text_only.xml"), NULL, NULL, -1, 1, C_HEADINGS},
+      {PLATFORM("cols_under_out.xml"), NULL, NULL, 3, 1, C_FULL},
+      {PLATFORM("unknown_elements.xml"), NULL, NULL, 3, 1, C_FULL},
+      {PLATFORM("getdata_empty.xml"), NULL, NULL, -1, 0, C_FULL},
+      {PLATFORM("login.xml"), NULL, NULL, -1, 0, C_NONE},
+      {PLATFORM("logout.xml"), NULL, NULL, -1, 0, C_NONE},
+      {PLATFORM("getuid.xml"), NULL, NULL, -1, 0, C_NONE},
+      {PLATFORM("error.xml"), NULL, NULL, -1, 0, C_NONE},
+  };
+  for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+    const char *file = strrchr(shapes[k].file, '/') + 1;
+    tt_reply *r;
+    int code = parse_all_ways(shapes[k].file, shapes[k].sep, shapes[k].eol, &r);
+    if (!check(code == 0, "the shape parses", __FILE__, __LINE__)) {
+      fprintf(stderr, "    %s: %s\n", file, tt_reply_error(r));
+      tt_reply_free(&r);
+      continue;
+    }
+    int64_t total = -7;
+    int stated = tt_reply_total(r, &total);
+    if (!check(shapes[k].total < 0 ? !stated && total == -7 : stated && total == shapes[k].total,
+               "the stated row count", __FILE__, __LINE__))
+      fprintf(stderr, "    %s: stated %d, %" PRId64 "\n", file, stated, total);
+    if (strcmp(file, "error.xml") != 0) CHECK(tt_reply_rc(r) == 0);
+    check_corpus_columns(file, r, shapes[k].cols);
+    if (shapes[k].rows)
+      check_corpus_rows(file, r);
+    else
+      CHECK(tt_reply_page(r)->nrows == 0);
+    tt_reply_free(&r);
+  }
+
+  /* The replies without rows: their fields, whatever the order of <out>'s children. */
+  tt_reply *r;
+  CHECK(parse_all_ways(PLATFORM("login.xml"), NULL, NULL, &r) == 0);
+  CHECK_STR(tt_reply_msg(r), "Last login was: 2026-11-02 08:14:55");
+  CHECK_STR(tt_reply_field(r, "sid", NULL), "4807715523");
+  CHECK_STR(tt_reply_field(r, "pswd", NULL), "__5ab0e2d4c9f1837a6e42b1d09c8f7e35");
+  CHECK_STR(tt_reply_field(r, "version", NULL), "prime-19.07");
+  tt_reply_free(&r);
+  CHECK(parse_all_ways(PLATFORM("getuid.xml"), NULL, NULL, &r) == 0);
+  CHECK_STR(tt_reply_msg(r), "OK");
+  CHECK_STR(tt_reply_field(r, "uid", NULL), "acme_pool_2");
+  tt_reply_free(&r);
+  CHECK(parse_all_ways(PLATFORM("error.xml"), NULL, NULL, &r) == 0);
+  CHECK(tt_reply_rc(r) == 17);
+  CHECK_STR(tt_reply_msg(r), "Table not found: pub.demo.nowhere");
+  tt_reply_free(&r);
+  CHECK(parse_all_ways(PLATFORM("logout.xml"), NULL, NULL, &r) == 0);
+  CHECK_STR(tt_reply_msg(r), "Logged out");
+  tt_reply_free(&r);
+
+  /* Unknown elements are kept in the tree but give no rows, columns or table. */
+  CHECK(parse_all_ways(PLATFORM("unknown_elements.xml"), NULL, NULL, &r) == 0);
+  CHECK_STR(tt_reply_msg(r), "3 rows");
+  CHECK_STR(tt_reply_field(r, "elapsed", NULL), "0.012");
+  CHECK_STR(attr(tt_reply_table(r), "owner"), "demo");
+  const tt_node *trace = tt_reply_tree(r)->children;
+  CHECK(trace && strcmp(trace->tag, "trace") == 0 && trace->children && trace->children->next &&
+        strcmp(trace->children->next->tag, "data") == 0);
+  tt_reply_free(&r);
+  group("platform reply corpus", p0, f0);
+}
+
+/* Parse a reply given as a string, in one piece and byte by byte (both must agree). */
+static int parse_str(const char *xml, tt_reply **out)
+{
+  tt_reply *r2;
+  int c1 = parse(xml, strlen(xml), 0, NULL, NULL, out);
+  int c2 = parse(xml, strlen(xml), 1, NULL, NULL, &r2);
+  CHECK(c1 == c2 && strcmp(tt_reply_error(*out), tt_reply_error(r2)) == 0);
+  tt_reply_free(&r2);
+  return c1;
+}
+
+static void test_counts(void)
+{
+  int p0 = passed, f0 = failed;
+  static const struct {
+    const char *xml;
+    int64_t total; /* -1: none stated; -2: the parse fails with `why` */
+    const char *why;
+  } cases[] = {
+      {"<out><rc>0</rc><table nrows=\"5\"><nrows>6</nrows></table><nrows>7</nrows></out>", 5, NULL},
+      {"<out><rc>0</rc><nrows>7</nrows><table><nrows>6</nrows></table></out>", 6, NULL},
+      {"<out><nrows>\n7 </nrows><rc>0</rc></out>", 7, NULL},
+      {"<out><rc>0</rc><table nrows=\"9223372036854775807\"/></out>", INT64_MAX, NULL},
+      {"<out><rc>0</rc><table nrows=\"0\" count=\"0\"/></out>", 0, NULL},
+      {"<out><rc>0</rc><table count=\"4\"/></out>", -1, NULL}, /* count: the page's rows */
+      {"<out><rc>0</rc><x><nrows>oops</nrows><table nrows=\"-1\"/></x></out>", -1, NULL},
+      {"<out><rc>0</rc><dir><table nrows=\"3\"/></dir></out>", -1, NULL},
+      {"<out><rc>0</rc><table nrows=\"2\"/><table nrows=\"x\"/></out>", 2, NULL},
+      {"<out><rc>0</rc><table nrows=\"-1\"/></out>", -2,
+       "the reply's <table nrows> is not a whole number: '-1'"},
+      {"<out><rc>0</rc><table nrows=\"\"/></out>", -2,
+       "the reply's <table nrows> is not a whole number: ''"},
+      {"<out><rc>0</rc><table count=\"3x\" nrows=\"3\"/></out>", -2,
+       "the reply's <table count> is not a whole number: '3x'"},
+      {"<out><rc>0</rc><table count=\"1.5\"/></out>", -2,
+       "the reply's <table count> is not a whole number: '1.5'"},
+      {"<out><rc>0</rc><nrows>many</nrows></out>", -2,
+       "the reply's <nrows> is not a whole number: 'many'"},
+      {"<out><rc>0</rc><table><nrows/></table></out>", -2,
+       "the reply's <table><nrows> is not a whole number: ''"},
+      {"<out><rc>0</rc><nrows>9223372036854775808</nrows></out>", -2,
+       "the reply's <nrows> is not a whole number: '9223372036854775808'"},
+      {"<out><rc>0</rc><nrows>+3</nrows></out>", -2,
+       "the reply's <nrows> is not a whole number: '+3'"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    tt_reply *r;
+    int code = parse_str(cases[k].xml, &r);
+    int64_t n = -7;
+    if (cases[k].total == -2) {
+      if (!CHECK(code == TT_E_XML && strcmp(tt_reply_error(r), cases[k].why) == 0))
+        fprintf(stderr, "    case %zu: code %d, '%s'\n", k, code, tt_reply_error(r));
+    } else if (!CHECK(code == 0 &&
+                      (cases[k].total < 0 ? !tt_reply_total(r, &n)
+                                          : tt_reply_total(r, &n) && n == cases[k].total))) {
+      fprintf(stderr, "    case %zu: code %d '%s', total %" PRId64 "\n", k, code, tt_reply_error(r),
+              n);
+    }
+    tt_reply_free(&r);
+  }
+
+  /* Only <out>'s own <table>, <cols>, <data> and <csv> (or the table's) make the result. */
+  tt_reply *r;
+  CHECK(parse_str("<out><rc>0</rc><dir><table name=\"a\"><cols><th name=\"x\"/></cols>"
+                  "<data><tr><td>1</td></tr></data></table></dir><csv>h\n2\n</csv></out>",
+                  &r) == 0);
+  size_t nc;
+  const tt_column *c = tt_reply_columns(r, &nc);
+  CHECK(tt_reply_table(r) == NULL);
+  CHECK(nc == 1 && strcmp(c[0].name, "h") == 0);
+  CHECK(tt_reply_page(r)->nrows == 1);
+  tt_reply_free(&r);
+  /* An element inside <csv> is ignored, text and all. */
+  CHECK(parse_str("<out><rc>0</rc><csv>a,b\n1,<x>junk</x>2\n</csv></out>", &r) == 0);
+  size_t len;
+  CHECK_STR(cell(r, 0, 1, &len), "2");
+  tt_reply_free(&r);
+  group("row counts and placement", p0, f0);
+}
+
 /* The CSV reader alone, in pieces of every size, on text with every delimiter case. */
 static char *csv_rows(const char *text, size_t len, size_t chunk, const char *sep, const char *eol)
 {
@@ -530,7 +779,7 @@ static void test_numbers(void)
     tt_page_begin_row(&p);
     tt_page_add_text(&p, cases[k].in, strlen(cases[k].in));
     tt_page_end_cell(&p);
-    tt_column col = {"v", (char *)cases[k].type, NULL, "v"};
+    tt_column col = {"v", (char *)cases[k].type, NULL, "v", NULL};
     char *out = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&out, &n);
@@ -779,6 +1028,8 @@ int main(int argc, char **argv)
   test_query();
   test_rows();
   test_bad();
+  test_corpus();
+  test_counts();
   test_csv();
   test_numbers();
   test_bodies();
