@@ -21,6 +21,8 @@ local inflight = {} -- request -> future
 local unobserved = {} -- failed tasks nobody waited for, in order
 local hooks = {}  -- functions run when a signal interrupts everything
 local interrupted = false
+local resuming = 0 -- tasks inside coroutine.resume right now (a nested wait runs inside one)
+local runs = 0     -- top-level run loops on the stack
 
 ---------------------------------------------------------------------------------------------
 -- Timers: a binary heap on (at, seq).
@@ -105,10 +107,6 @@ local function push_ready(task, ...)
   ready[ready.tail] = { task = task, args = table.pack(...) }
 end
 
-function S.wake(task, ...)
-  push_ready(task, ...)
-end
-
 local function finish(task, ok, ...)
   if not live[task] then return end
   live[task] = nil
@@ -124,7 +122,9 @@ end
 local function resume(task, args)
   if task.status ~= "new" and task.status ~= "suspended" then return end
   task.status = "running"
+  resuming = resuming + 1
   local res = table.pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
+  resuming = resuming - 1
   if coroutine.status(task.co) == "dead" then
     if res[1] then
       -- the body is an xpcall: res = { true, ok, values or error }
@@ -173,10 +173,6 @@ function Task:wait(timeout)
   local done, ok = self.future:wait(timeout)
   if not done then return false, errors.new(errors.E_TIMEOUT, "task:wait timed out", "wait") end
   return ok, select(3, self.future:values())
-end
-
-function Task:status_name()
-  return self.status
 end
 
 function Task:cancel()
@@ -272,8 +268,11 @@ end
 -- set by run's own loop only: once no task is left it has nothing to wait for, while a nested
 -- wait (a hook releasing IDs after an interrupt, say) still needs its I/O driven.
 local function step(max_wait, for_run)
-  local n = ready.tail - ready.head + 1
-  for _ = 1, n do
+  -- Resume the tasks ready now, not those they make ready. A task may drive a nested step (a
+  -- wait in a plain coroutine), which takes entries off this same queue: test the head each
+  -- time rather than counting ahead.
+  local last = ready.tail
+  while ready.head <= last do
     local e = ready[ready.head]
     ready[ready.head] = nil
     ready.head = ready.head + 1
@@ -326,11 +325,6 @@ function S.finish(f)
   return reply, err
 end
 
--- An HTTP exchange: returns reply or nil, err (see tenten.core).
-function S.request(opts)
-  return S.finish(S.start(opts))
-end
-
 function S.sleep(seconds)
   if type(seconds) ~= "number" or seconds < 0 then
     errors.arg("tenten.sleep", "seconds", "a number >= 0", seconds, 2)
@@ -358,16 +352,14 @@ function S.interrupt()
   for _, fn in ipairs(hooks) do pcall(fn) end
 end
 
-function S.interrupted()
-  return interrupted
-end
-
 -- Run fn as a task and drive the loop until it and every task it spawned have ended.
 function S.run(fn, ...)
   if type(fn) ~= "function" then errors.arg("tenten.run", "fn", "a function", fn, 2) end
-  if current() then
-    -- Already inside a task: run fn as a task of its own, so whatever it does (even a bare
-    -- yield) stays in it, and wait for it.
+  if current() or resuming > 0 or runs > 0 then
+    -- Nested: inside a task, a plain coroutine of one, or anything an outer run calls. The
+    -- outer task is live until this returns, so "until no task is left" would never come:
+    -- run fn as a task of its own (even a bare yield stays in it) and wait for that task
+    -- only, suspending the caller's task or, outside one, driving the loop.
     local t = S.spawn(fn, ...)
     t.observed = true
     local res = table.pack(t:wait())
@@ -378,8 +370,11 @@ function S.run(fn, ...)
     end
     return unpack(res, 2, res.n)
   end
+  -- Only the errors of this run's tasks are this run's to raise (tt-lua -i runs every line).
+  unobserved = {}
   local main = S.spawn(fn, ...)
   main.observed = true
+  runs = runs + 1
   local ok, err = pcall(function()
     while nlive > 0 do
       if not step(nil, true) and nlive > 0 then
@@ -388,6 +383,9 @@ function S.run(fn, ...)
       end
     end
   end)
+  runs = runs - 1
+  local failed = unobserved[1]
+  unobserved = {}
   if not ok then error(err, 0) end
   if interrupted then
     error(errors.new(errors.E_INTERRUPTED, "interrupted by a signal", "run"), 0)
@@ -403,7 +401,6 @@ function S.run(fn, ...)
   end
   local result = main.future.result
   if not result[1] then reraise(main, result[2]) end
-  local failed = table.remove(unobserved, 1)
   if failed then reraise(failed, failed.future.result[2]) end
   return unpack(result, 2, result.n)
 end
@@ -462,9 +459,4 @@ function S.parallel(items, fn, opts)
   return results, (#errs > 0 and errs or nil)
 end
 
-function S.stats()
-  return { tasks = nlive, ready = ready.tail - ready.head + 1, timers = nheap, requests = core.pending() }
-end
-
-S.Task = Task
 return S
