@@ -118,6 +118,16 @@ int tt_http_new(const tt_http_opts *o, tt_http **out)
     SET(CURLOPT_FRESH_CONNECT, 1L);
     SET(CURLOPT_FORBID_REUSE, 1L);
   }
+  /* libcurl re-sends a request whose reused connection dies before the first reply byte, and
+   * has no switch for it before 8.16. A new connection is never retried; it stays in the
+   * cache afterwards for the requests that may be replayed. */
+  if (o->no_replay) SET(CURLOPT_FRESH_CONNECT, 1L);
+  if (o->stall > 0) {
+    /* below 1 byte/s for `stall` whole seconds: the transfer times out */
+    double s = o->stall < 1 ? 1 : o->stall > 2e9 ? 2e9 : o->stall;
+    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SET(CURLOPT_LOW_SPEED_TIME, (long)(s + 0.999));
+  }
 #undef SET
   if (!rc && c) rc = c == CURLE_OUT_OF_MEMORY ? TT_E_NOMEM : TT_E_INVAL;
   if (rc) {
@@ -203,7 +213,8 @@ void tt_http_complete(tt_http *h, CURLcode code)
         set_result(h, 0, "ok", NULL);
     }
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
-    set_result(h, TT_E_TIMEOUT, "timed out", detail);
+    /* the low-speed limit (stall) and the timeouts share one code; libcurl's text tells */
+    set_result(h, TT_E_TIMEOUT, strstr(detail, "too slow") ? "stalled" : "timed out", detail);
   } else if (tls_error(code)) {
     set_result(h, TT_E_TLS, "TLS failure", detail);
   } else {

@@ -17,8 +17,13 @@ typedef struct tt_http_opts {
   int insecure;           /* nonzero: no TLS peer or host verification */
   const char *proxy;      /* NULL: libcurl's default (environment) */
   int reuse;              /* zero: a fresh connection, closed afterwards */
-  int keep_raw;           /* keep the reply bytes */
-  const char *sep, *eol;  /* CSV separators; NULL: what the body's <format> asks for */
+  /* Nonzero: a new connection, never a reused one. libcurl silently re-sends a request whose
+   * reused connection dies before the first reply byte; a transaction that must not run twice
+   * sets this. */
+  int no_replay;
+  double stall;          /* seconds without a byte either way: TT_E_TIMEOUT; 0 = no limit */
+  int keep_raw;          /* keep the reply bytes */
+  const char *sep, *eol; /* CSV separators; NULL: what the body's <format> asks for */
 } tt_http_opts;
 
 enum {

@@ -43,8 +43,8 @@ static int loop_gc(lua_State *L)
 /* ---- requests ------------------------------------------------------------------------------ */
 
 static const char *const request_keys[] = {
-    "url",   "body",  "connect_timeout", "timeout", "cafile",  "insecure",
-    "proxy", "reuse", "keep_raw",        "sep",     "linesep", NULL,
+    "url",   "body",       "connect_timeout", "timeout",  "cafile", "insecure", "proxy",
+    "reuse", "idempotent", "stall",           "keep_raw", "sep",    "linesep",  NULL,
 };
 
 static const char *opt_string(lua_State *L, const char *key, size_t *len)
@@ -119,6 +119,8 @@ static int l_request(lua_State *L)
   o.insecure = opt_bool(L, "insecure", 0);
   o.proxy = opt_string(L, "proxy", NULL);
   o.reuse = opt_bool(L, "reuse", 1);
+  o.no_replay = !opt_bool(L, "idempotent", 1);
+  o.stall = opt_seconds(L, "stall", 0);
   o.keep_raw = opt_bool(L, "keep_raw", 0);
   o.sep = opt_string(L, "sep", NULL);
   o.eol = opt_string(L, "linesep", NULL);
