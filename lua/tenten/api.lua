@@ -9,13 +9,29 @@ local A = {}
 -- The order parameters appear in on the wire (after api and apiversion).
 local ORDER = { "uid", "pswd", "sid", "kill", "gid" }
 
--- A gateway given as a bare server ("http://host:port" or ".../") gets the usual path.
+-- Transactions that must not run twice for one call: each goes on a new connection, so
+-- libcurl never re-sends it after a reset (core.request's `idempotent = false`).
+A.NOT_IDEMPOTENT = { getuid = true, login = true, reluid = true, logout = true, warmpool = true,
+  flushpool = true, resetpool = true }
+
+-- Default stall limits, seconds without a byte before E_TIMEOUT, per kind of transaction. A
+-- query may compute for many minutes before its first byte; a page or a small call should not.
+A.STALL = { query = 3600, getdata = 600, call = 120 }
+local STALL_KIND = { query = "query", querydata = "query", warmpool = "query", getdata = "getdata" }
+
+-- The gateway URL as requests use it, or nil when it is not an http(s) URL. Any path works
+-- (/cgi-bin/gw, /cgi-bin/gw.k, /prod-latest/gw, ...) and a query string in it is kept, the
+-- API's parameters going after it; a bare server ("http://host:port" or ".../") gets the usual
+-- path. A #fragment is refused (nil, why): what followed it would never reach the server.
 function A.normalize(gateway)
-  if type(gateway) ~= "string" or not gateway:match("^https?://") then return nil end
-  local scheme_host, path = gateway:match("^(https?://[^/?#]+)(.*)$")
-  if not scheme_host then return nil end
-  if path == "" or path == "/" then return scheme_host .. "/cgi-bin/gw" end
-  return gateway
+  if type(gateway) ~= "string" then return nil end
+  local scheme_host, path, query = gateway:match("^(https?://[^/?#]+)([^?#]*)(%??[^#]*)$")
+  if not scheme_host then
+    if gateway:match("^https?://[^#]*#") then return nil, "a URL without a #fragment" end
+    return nil
+  end
+  if path == "" or path == "/" then path = "/cgi-bin/gw" end
+  return scheme_host .. path .. query
 end
 
 local function url_for(conn, api, params)
@@ -24,8 +40,10 @@ local function url_for(conn, api, params)
     local v = params[k]
     if v ~= nil then parts[#parts + 1] = k .. "=" .. core.urlencode(tostring(v)) end
   end
-  local sep = conn.gateway:find("?", 1, true) and "&" or "?"
-  return conn.gateway .. sep .. table.concat(parts, "&")
+  local gw = conn.gateway
+  local sep = "?"
+  if gw:find("?", 1, true) then sep = gw:match("[?&]$") and "" or "&" end
+  return gw .. sep .. table.concat(parts, "&")
 end
 
 local function mask(text)
@@ -59,6 +77,7 @@ function A.begin(conn, api, params, body)
       connect_timeout = conn.connect_timeout, timeout = conn.total_timeout,
       cafile = conn.cafile, proxy = conn.proxy, insecure = conn.insecure,
       reuse = conn.reuse ~= false, keep_raw = conn.log ~= nil,
+      idempotent = not A.NOT_IDEMPOTENT[api], stall = (conn.stall or A.STALL)[STALL_KIND[api] or "call"],
     },
   }
 end
@@ -85,10 +104,33 @@ function A.call(conn, api, params, body)
   return reply
 end
 
+-- The `stall` option: nil (the defaults), a number of seconds for every kind (0 or false: no
+-- limit), or { query =, getdata =, call = } over the defaults. Returns the limits per kind.
+function A.stall(fname, v)
+  local out = { query = A.STALL.query, getdata = A.STALL.getdata, call = A.STALL.call }
+  local function seconds(x, key)
+    if x == false then return 0 end
+    if type(x) ~= "number" or x < 0 then
+      errors.arg(fname, key, "a number of seconds >= 0, or false", x, 5)
+    end
+    return x
+  end
+  if type(v) == "table" then
+    for k, x in pairs(v) do
+      if not out[k] then errors.arg(fname, "stall", "a number or { query =, getdata =, call = }", v, 4) end
+      out[k] = seconds(x, "stall." .. tostring(k))
+    end
+  elseif v ~= nil then
+    local s = seconds(v, "stall")
+    out.query, out.getdata, out.call = s, s, s
+  end
+  return out
+end
+
 -- Connection settings from user options: { gateway, timeout = {connect, total}, ... }.
 function A.conn(fname, opts)
-  local gateway = A.normalize(opts.gateway)
-  if not gateway then errors.arg(fname, "gateway", "an http:// or https:// URL", opts.gateway, 3) end
+  local gateway, why = A.normalize(opts.gateway)
+  if not gateway then errors.arg(fname, "gateway", why or "an http:// or https:// URL", opts.gateway, 3) end
   local conn = { gateway = gateway, cafile = opts.cafile, proxy = opts.proxy, insecure = opts.insecure }
   local t = opts.timeout
   if type(t) == "table" then
@@ -99,6 +141,7 @@ function A.conn(fname, opts)
     errors.arg(fname, "timeout", "{connect, total} or a number of seconds", t, 3)
   end
   if opts.reuse_connection ~= nil then conn.reuse = opts.reuse_connection and true or false end
+  conn.stall = A.stall(fname, opts.stall)
   local lf = opts.logfile
   if type(lf) == "string" then
     conn.log = assert(io.open(lf, "a"))

@@ -27,6 +27,7 @@ M.E_NOMEM = -7
 M.E_CLOSED = -10      -- a closed session or query was used
 M.E_POOL_TIMEOUT = -11 -- no pool ID within acquire_timeout or retry attempts
 M.E_IO = -12           -- a local file could not be written or renamed
+M.E_SHORT = -13        -- the platform sent fewer rows than the query's reply promised
 M.E_INTERRUPTED = -130 -- SIGINT or SIGTERM
 
 function M.new(code, msg, api, uid)

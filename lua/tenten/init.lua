@@ -8,6 +8,7 @@ local core = require "tenten.core"
 local errors = require "tenten.errors"
 local pool = require "tenten.pool"
 local pull = require "tenten.pull"
+local retry = require "tenten.retry"
 local sched = require "tenten.sched"
 local session = require "tenten.session"
 
@@ -121,17 +122,20 @@ function T.warmpool(url, owner, password, group, queries, logfile)
       api.try(conn, "reluid", { uid = uid, pswd = o.password, gid = o.group })
     end
   end })
+  local limits = retry.limits({})
   while true do
-    local reply = api.try(conn, "getuid", params)
+    local reply = retry.run("getuid", limits, function() return api.try(conn, "getuid", params) end)
     if not reply then break end
     uids[#uids + 1] = reply:field("uid")
   end
   local _, errs = sched.parallel(uids, function(uid)
-    local login = api.call(conn, "login", { uid = uid, pswd = o.password, kill = session.POSSESS })
+    local login, err = retry.run("login", limits, function()
+      return api.try(conn, "login", { uid = uid, pswd = o.password, kill = session.POSSESS })
+    end)
+    if not login then error(err, 0) end
     local auth = { uid = uid, sid = login:field("sid"), pswd = login:field("pswd") }
     for _, q in ipairs(queries) do
-      api.call(conn, "query", auth, "<in><name>" .. core.xmlescape(q.table) .. "</name><ops>" ..
-        core.xmlescape(q.ops) .. "</ops></in>")
+      api.call(conn, "query", auth, session.query_body(q.table, q.ops))
     end
   end)
   if errs then error(errs[1].error, 2) end

@@ -61,6 +61,7 @@ local function run_job(pool, job, sum, display, page_rows)
       sum.rows, sum.bytes = rows, bytes
       display:update()
     end)
+    sum.total = q.nrows -- known now even when the query did not state it
     local renamed, why = os.rename(tmp, job.out)
     if not renamed then
       errors.raise(errors.E_IO, "cannot rename into " .. job.out .. ": " .. tostring(why), "pull")

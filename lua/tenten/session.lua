@@ -4,6 +4,7 @@ local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
 local pool_mod = require "tenten.pool"
+local retry = require "tenten.retry"
 local sched = require "tenten.sched"
 
 local M = {}
@@ -34,16 +35,21 @@ local function check_open(s, what)
   if s._closed then errors.raise(errors.E_CLOSED, what .. " on a closed session", what, s.username, 3) end
 end
 
-local function login(s, uid, password, mode)
-  local reply = api.call(s._conn, "login", { uid = uid, pswd = password, kill = mode })
+-- Log in, asking again while the platform throttles logins or is unavailable (retry.lua).
+local function login(s, uid, password, mode, limits)
+  local reply, err = retry.run("login", limits, function()
+    return api.try(s._conn, "login", { uid = uid, pswd = password, kill = mode })
+  end)
+  if not reply then error(err, 0) end
   s.sid = reply:field("sid")
   s._enc = reply:field("pswd")
 end
 
--- opts: gateway, user, password, mode, group, wait, retry, acquire_timeout, logfile, timeout,
--- reuse_connection, member_password, cafile, proxy, insecure.
+-- opts: gateway, user, password, mode, group, wait, retry, acquire_timeout, backoff, logfile,
+-- timeout, reuse_connection, member_password, cafile, proxy, insecure.
 function M.open(opts, fname)
   fname = fname or "tenten.session"
+  local started = core.now()
   opts.gateway = opts.gateway or os.getenv("TT_GATEWAY")
   opts.user = opts.user or os.getenv("TT_USER")
   opts.password = opts.password or os.getenv("TT_PASSWORD")
@@ -58,6 +64,9 @@ function M.open(opts, fname)
   local mode = opts.mode or M.POSSESS
   if not MODES[mode] then errors.arg(fname, "mode", "tenten.POSSESS, tenten.KILL or tenten.NOKILL", mode, 3) end
   if opts.group ~= nil and type(opts.group) ~= "string" then errors.arg(fname, "group", "a string", opts.group, 3) end
+  for _, k in ipairs { "retry", "acquire_timeout" } do
+    if opts[k] ~= nil and type(opts[k]) ~= "number" then errors.arg(fname, k, "a number", opts[k], 3) end
+  end
   local s = setmetatable({ mode = mode, group = opts.group }, Session)
   if opts.pool then
     s._pool, s.group, s.owner = opts.pool, opts.pool.group, opts.pool.owner
@@ -68,7 +77,7 @@ function M.open(opts, fname)
       wait = opts.wait, retry = opts.retry, acquire_timeout = opts.acquire_timeout,
       member_password = opts.member_password, timeout = opts.timeout, logfile = opts.logfile,
       reuse_connection = opts.reuse_connection, cafile = opts.cafile, proxy = opts.proxy,
-      insecure = opts.insecure, size = opts.size,
+      insecure = opts.insecure, size = opts.size, backoff = opts.backoff, stall = opts.stall,
     }, fname)
   end
   if s._pool then
@@ -85,14 +94,17 @@ function M.open(opts, fname)
     if member.sid then
       s.sid, s._enc = member.sid, member.enc -- handed over still logged in
     else
-      login(s, member.uid, s._pool.member_password, mode)
+      login(s, member.uid, s._pool.member_password, mode, s._pool:limits(started))
       member.sid, member.enc = s.sid, s._enc
     end
     opened = true
   else
     s._conn = api.conn(fname, opts)
     s.username = opts.user
-    login(s, opts.user, opts.password, mode)
+    login(s, opts.user, opts.password, mode, retry.limits({
+      retry = opts.retry, acquire_timeout = opts.acquire_timeout,
+      backoff = retry.backoff(opts.backoff, fname, 3),
+    }, started))
   end
   open[s] = true
   return s
@@ -159,7 +171,7 @@ function M.tabinfo(s, table_name)
     end
   end
   return {
-    name = attrs.name, title = title, nrows = tonumber(attrs.nrows), version = tonumber(attrs.version),
+    name = attrs.name, title = title, nrows = reply:total(), version = tonumber(attrs.version),
     loaded = attrs.loaded, loaded_unix = tonumber(attrs.loadedunix), columns = reply:columns(),
   }
 end
@@ -174,13 +186,19 @@ local function columns_of(reply)
   return cols
 end
 
+-- The body of a query: the table name is ours to escape; the ops are the caller's XML, pasted
+-- in as they are (the platform takes them as child elements of <ops>, as its docs and public
+-- clients send them; a raw "<" inside an attribute value stays raw).
+function M.query_body(table_name, ops)
+  return "<in><name>" .. core.xmlescape(table_name) .. "</name><ops>" .. (ops or "") .. "</ops></in>"
+end
+
 function Query:run()
   local s = self.session
   check_open(s, "query")
-  local body = "<in><name>" .. core.xmlescape(self.table) .. "</name><ops>" .. core.xmlescape(self.ops) ..
-    "</ops></in>"
-  local reply = api.call(s._conn, "query", auth(s), body)
-  self.nrows = tonumber(reply:table_attrs().nrows) or 0
+  local reply = api.call(s._conn, "query", auth(s), M.query_body(self.table, self.ops))
+  -- nil when the reply does not state the count: paging then goes on until a short page
+  self.nrows = reply:total()
   self.columns = columns_of(reply)
   self._ran = true
   return self
@@ -191,60 +209,104 @@ local function begin_page(self, first, last, csv)
   local s = self.session
   local body = '<in><rows mode="2"><start>' .. first .. "</start><end>" .. last .. "</end></rows>" ..
     (csv and '<format type="csv"/>' or "") .. "</in>"
-  return api.begin(s._conn, "getdata", auth(s), body)
+  local h = api.begin(s._conn, "getdata", auth(s), body)
+  h.first, h.asked = first, last - first
+  return h
 end
 
-local function finish_page(self, h)
-  local reply, err = api.wait(h)
-  if not reply then error(err, 3) end
-  if #reply:columns() == 0 then reply:set_columns(self.columns) end
-  return reply
-end
-
--- Visit the pages of rows [first, last) in order, fetching the next while one is handled.
-local function each_page(self, first, last, fn)
+-- The pages of rows [first, last) in order (last nil: to the end of the result), one getdata
+-- in flight ahead of the page being handled. Returns a function that gives the next page and
+-- its row count, or nil at the end. Two platform behaviours are handled here:
+--   * a refusal with rc 23 (over the user's download limit): the page size is halved (down to
+--     1 row) and the same rows asked again; the smaller size is kept in q.page_rows;
+--   * an unknown row count (the query reply did not state it): pages are asked until one comes
+--     back shorter than asked, and q.nrows becomes the count read.
+-- With the count known, an empty page before the end is an error (E_SHORT), never the end.
+local function pages(self, first, last)
   if not self._ran then self:run() end
   check_open(self.session, "getdata")
-  last = math.min(last or self.nrows, self.nrows)
-  local size = self.page_rows or M.PAGE_ROWS
+  local size = math.max(1, math.floor(self.page_rows or M.PAGE_ROWS))
   local at = first
-  if at >= last then return end
-  local pending = begin_page(self, at, math.min(at + size, last))
-  while pending do
-    local page = finish_page(self, pending)
-    local n = page:nrows()
-    at = at + n
-    pending = nil
-    if n > 0 and at < last then pending = begin_page(self, at, math.min(at + size, last)) end
-    if n > 0 then fn(page, n) end
+  local function start(from)
+    local stop = last
+    if self.nrows and (not stop or stop > self.nrows) then stop = self.nrows end
+    if stop and from >= stop then return nil end
+    local to = from + size
+    if stop and to > stop then to = stop end
+    return begin_page(self, from, to)
+  end
+  local pending = start(at)
+  return function()
+    while pending do
+      local h = pending
+      pending = nil
+      local page, err = api.wait(h)
+      if not page then
+        if err.code ~= 23 or h.asked <= 1 then error(err, 0) end
+        size = math.max(1, math.min(size, h.asked) // 2)
+        self.page_rows = size
+        pending = start(h.first)
+      else
+        local n = page:nrows()
+        if not self.nrows then self.nrows = page:total() end -- a page may state what the query did not
+        at = h.first + n
+        if self.nrows then
+          if n == 0 then
+            page:close()
+            if at < math.min(last or self.nrows, self.nrows) then
+              errors.raise(errors.E_SHORT, string.format("the platform sent %d rows of the %d it promised",
+                at, self.nrows), "getdata", self.session.username)
+            end
+            return nil
+          end
+          pending = start(at)
+        elseif n < h.asked then
+          self.nrows = at -- the short page was the last: now the count is known
+        else
+          pending = start(at)
+        end
+        if n == 0 then
+          page:close()
+          return nil
+        end
+        if #page:columns() == 0 then page:set_columns(self.columns) end
+        return page, n
+      end
+    end
+    return nil
+  end
+end
+
+-- Visit the pages of rows [first, last) in order with fn(page, n).
+local function each_page(self, first, last, fn)
+  local next_page = pages(self, first, last)
+  while true do
+    local page, n = next_page()
+    if not page then return end
+    fn(page, n)
     -- Free the page now: left to the collector, a page that lived through many minor
     -- collections waits for a major one, and memory grows with the result.
     page:close()
-    if n == 0 then break end
   end
 end
 
 -- for row in q:rows() do ... end: rows are lists of values; N/A is tenten.NA. The next page is
 -- on its way while the current one is read, and only one page is held at a time.
 function Query:rows()
-  if not self._ran then self:run() end
-  check_open(self.session, "getdata")
-  local size = self.page_rows or M.PAGE_ROWS
-  local last = self.nrows
-  local at, page, i, n = 0, nil, 0, 0
-  local pending = last > 0 and begin_page(self, 0, math.min(size, last)) or nil
+  local next_page = pages(self, 0, nil)
+  local page, i, n = nil, 0, 0
   return function()
     if i < n then
       i = i + 1
       return page:row(i)
     end
     if page then page:close() end -- rows are copies: nothing points into a read page
-    if not pending then return nil end
-    page = finish_page(self, pending)
-    n, i, pending = page:nrows(), 1, nil
-    at = at + n
-    if n == 0 then return nil end
-    if at < last then pending = begin_page(self, at, math.min(at + size, last)) end
+    page, n = next_page()
+    if not page then
+      n = 0
+      return nil
+    end
+    i = 1
     return page:row(1)
   end
 end
