@@ -4,10 +4,12 @@
 -- already waiting. A released ID goes straight to the next waiter of this process, still
 -- logged in, with no reluid/getuid round trip. Only when no ID is free here does the pool ask
 -- the platform, and then one poller asks for all waiters, every `wait` seconds while the
--- platform answers "System is busy" (rc 38).
+-- platform answers "System is busy" (rc 38), after a back-off while it throttles or is
+-- unavailable (rc 45, 41; the policy is retry.lua's).
 local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
+local retry = require "tenten.retry"
 local sched = require "tenten.sched"
 
 local P = {}
@@ -24,7 +26,7 @@ local function check(opts, key, kind, fname)
 end
 
 -- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, retry =,
---              acquire_timeout =, member_password =, timeout =, logfile = ... }
+--              acquire_timeout =, backoff =, member_password =, timeout =, logfile = ... }
 function P.get(opts, fname)
   fname = fname or "tenten.pool"
   if type(opts) ~= "table" then errors.arg(fname, "options", "a table", opts, 3) end
@@ -45,6 +47,9 @@ function P.get(opts, fname)
     size = size or math.huge,
     wait = check(opts, "wait", "number", fname) or 10,
     retry = check(opts, "retry", "number", fname) or 2 ^ 30,
+    -- asks after a transient answer: `retry` when given, else retry.lua's default
+    attempts = opts.retry or retry.ATTEMPTS,
+    backoff = retry.backoff(opts.backoff, fname, 3),
     acquire_timeout = check(opts, "acquire_timeout", "number", fname),
     held = {},       -- uid -> member { uid, sid, enc, leased }
     nheld = 0, nbusy = 0,
@@ -111,11 +116,37 @@ local function reluid(self, member)
   return ok, err
 end
 
+-- The retry limits of a member's login that started at `started`: the pool's own.
+function Pool:limits(started)
+  return retry.limits({ retry = self.attempts, acquire_timeout = self.acquire_timeout, backoff = self.backoff },
+    started)
+end
+
+-- Count one more unanswered ask against every waiter (`counter` of each); those that reach
+-- `limit` give up with make_err(w).
+local function count_attempt(self, counter, limit, make_err)
+  local q = self.waiters
+  for i = q.head, q.tail do
+    local w = q[i]
+    if w and not w.gone then
+      w[counter] = w[counter] + 1
+      if w[counter] >= limit then
+        w.gone = true
+        self.nwaiting = self.nwaiting - 1
+        w.future:set(nil, make_err(w))
+      end
+    end
+  end
+end
+
 -- The poller: one per pool, alive while anyone waits and the pool may hold more IDs.
 local function fetch(self)
+  local streak = 0 -- transient answers in a row, for the back-off
   while self.nwaiting > 0 and self.nheld < self.size do
     local reply, err = api.try(self.conn, "getuid", owner_params(self))
+    local kind = not reply and retry.kind("getuid", err)
     if reply then
+      streak = 0
       local member = { uid = reply:field("uid") }
       self.held[member.uid] = member
       self.nheld = self.nheld + 1
@@ -125,27 +156,28 @@ local function fetch(self)
       else
         reluid(self, member) -- everyone stopped waiting meanwhile
       end
-    elseif err.code == 38 then
-      -- Count the attempt against every waiter; the ones out of attempts give up.
-      local q = self.waiters
-      for i = q.head, q.tail do
-        local w = q[i]
-        if w and not w.gone then
-          w.attempts = w.attempts + 1
-          if w.attempts >= self.retry then
-            w.gone = true
-            self.nwaiting = self.nwaiting - 1
-            self.timeouts = self.timeouts + 1
-            w.future:set(nil, errors.new(errors.E_POOL_TIMEOUT,
-              string.format("no ID of pool %s after %d attempts: %s", self.group, w.attempts, err.msg),
-              "getuid", self.owner))
-          end
-        end
+    elseif kind then
+      -- Count the attempt against every waiter; the ones out of attempts give up: with
+      -- E_POOL_TIMEOUT while the pool is busy, with the platform's own answer otherwise.
+      local pause
+      if kind == "busy" then
+        streak = 0
+        count_attempt(self, "attempts", self.retry, function(w)
+          self.timeouts = self.timeouts + 1
+          return errors.new(errors.E_POOL_TIMEOUT,
+            string.format("no ID of pool %s after %d attempts: %s", self.group, w.attempts, err.msg),
+            "getuid", self.owner)
+        end)
+        pause = self.wait
+      else
+        streak = streak + 1
+        count_attempt(self, "failures", self.attempts, function() return err end)
+        pause = retry.delay(streak, self.backoff)
       end
       if self.nwaiting > 0 then
-        -- Sleep `wait` seconds, or less if the last waiter is served meanwhile.
+        -- Sleep, or less if the last waiter is served (or leaves) meanwhile.
         self.wakeup = sched.future()
-        self.wakeup:wait(self.wait)
+        self.wakeup:wait(pause)
         self.wakeup = nil
       end
     else
@@ -158,7 +190,7 @@ end
 -- Lease a member: { uid, sid, enc } (sid set when it is still logged in from a release).
 function Pool:acquire(timeout)
   timeout = timeout or self.acquire_timeout
-  local w = { future = sched.future(), since = core.now(), attempts = 0 }
+  local w = { future = sched.future(), since = core.now(), attempts = 0, failures = 0 }
   -- Always queue: a member released here goes to the longest waiter, so nobody barges.
   local q = self.waiters
   q.tail = q.tail + 1
