@@ -207,9 +207,10 @@ describe("tenten.core", function()
       index[reqs[i]] = i
     end
     assert.are.equal(50, core.pending())
-    local seen, steps = {}, 0
+    -- How many steps it takes depends on scheduling (a loaded machine may finish all 50 in
+    -- one), so only what came back is checked.
+    local seen = {}
     while core.pending() > 0 do
-      steps = steps + 1
       for _, req in ipairs(core.step(5)) do
         local i = assert(index[req], "step returned an unknown request")
         assert.is_nil(seen[i], "a request came back twice")
@@ -223,7 +224,6 @@ describe("tenten.core", function()
       end
     end
     for i = 1, 50 do assert.is_true(seen[i]) end
-    assert.is_true(steps >= 2)
   end)
 
   it("cancels a request, and forgets a closed one", function()
