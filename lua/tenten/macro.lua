@@ -91,6 +91,43 @@ function Ctx:attr(op, name, required)
   return v
 end
 
+-- Limits on one expression, checked in a single linear pass before the expression parser
+-- runs (its cost grows faster than the text on deep nesting; see docs/macro.md): longer
+-- text or deeper brackets are refused with rc 10. No real macro comes near them, and SQL
+-- itself cannot nest more than a few levels deeper than the compiler already allows.
+local MAX_EXPR_BYTES = 65536
+local MAX_EXPR_DEPTH = 64
+M.MAX_EXPR_BYTES, M.MAX_EXPR_DEPTH = MAX_EXPR_BYTES, MAX_EXPR_DEPTH
+
+-- why text breaks a limit, or nil; brackets inside 'text literals' do not count
+local function over_limits(text)
+  if #text > MAX_EXPR_BYTES then
+    return ("expression of %d bytes, longer than the limit of %d"):format(#text, MAX_EXPR_BYTES)
+  end
+  local depth, i = 0, 1
+  while true do
+    i = text:find("[()']", i)
+    if not i then
+      return nil
+    end
+    local c = text:byte(i)
+    if c == 39 then -- a quote: skip to the closing one ('' inside is two quoted runs)
+      i = text:find("'", i + 1, true)
+      if not i then
+        return nil -- unterminated: the parser says so
+      end
+    elseif c == 40 then
+      depth = depth + 1
+      if depth > MAX_EXPR_DEPTH then
+        return ("brackets nested deeper than the limit of %d at %d"):format(MAX_EXPR_DEPTH, i)
+      end
+    else
+      depth = depth - 1
+    end
+    i = i + 1
+  end
+end
+
 -- a fresh expression compiler for worksheet ws (one per stage: it collects the window
 -- values the stage computes first)
 function Ctx:compiler(ws)
@@ -101,6 +138,10 @@ end
 -- comp: a compiler to reuse (several expressions in one stage), else a new one.
 function Ctx:expr(ws, op, attr, text, comp)
   text = text or op.attrs[attr]
+  local over = type(text) == "string" and over_limits(text)
+  if over then
+    self:fail(10, op, attr, over)
+  end
   comp = comp or sqlc.new(ws, self.ps)
   comp.where = where(op, attr)
   local nwin = #comp.windows

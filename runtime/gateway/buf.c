@@ -97,6 +97,71 @@ void gw_buf_double(gw_buf *b, double v)
   gw_buf_puts(b, tmp);
 }
 
+size_t gw_utf8_len(const char *str, size_t i, size_t n)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  unsigned c = s[i];
+  if (c < 0x80) return 1;
+  size_t len;
+  unsigned lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f; /* no surrogates */
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f; /* nothing past U+10FFFF */
+  } else
+    return 0;
+  if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return 0;
+  for (size_t k = 2; k < len; k++)
+    if ((s[i + k] & 0xc0) != 0x80) return 0;
+  /* U+FFFE and U+FFFF are UTF-8 but not XML characters. */
+  if (c == 0xef && s[i + 1] == 0xbf && s[i + 2] >= 0xbe) return 0;
+  return len;
+}
+
+size_t gw_utf8_cut(const char *s, size_t n)
+{
+  /* Back up over at most three continuation bytes to the last lead byte; keep it only if its
+   * character is whole. */
+  size_t i = n;
+  for (int k = 0; k < 4 && i > 0; k++) {
+    unsigned char c = (unsigned char)s[i - 1];
+    if ((c & 0xc0) != 0x80) {
+      if (c >= 0xc0 && gw_utf8_len(s, i - 1, n) == 0) return i - 1;
+      return n;
+    }
+    i--;
+  }
+  return n;
+}
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+void gw_buf_utf8(gw_buf *b, const char *s, size_t n)
+{
+  size_t start = 0;
+  for (size_t i = 0; i < n;) {
+    if ((unsigned char)s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len = gw_utf8_len(s, i, n);
+    if (len) {
+      i += len;
+      continue;
+    }
+    gw_buf_add(b, s + start, i - start);
+    gw_buf_puts(b, REPLACEMENT);
+    start = ++i;
+  }
+  gw_buf_add(b, s + start, n - start);
+}
+
 void gw_buf_xml(gw_buf *b, const char *s, size_t n)
 {
   size_t start = 0;
@@ -126,8 +191,17 @@ void gw_buf_xml(gw_buf *b, const char *s, size_t n)
       rep = "&#9;";
       break;
     default:
-      /* Control characters are not allowed in XML 1.0 at all: drop them. */
-      if (c < 0x20) rep = "";
+      /* Control characters are not allowed in XML 1.0 at all: drop them. Bytes that are not
+       * UTF-8 would make the whole reply unreadable: each becomes U+FFFD. */
+      if (c < 0x20) {
+        rep = "";
+      } else if (c >= 0x80) {
+        size_t len = gw_utf8_len(s, i, n);
+        if (len)
+          i += len - 1;
+        else
+          rep = REPLACEMENT;
+      }
       break;
     }
     if (rep) {

@@ -48,9 +48,17 @@ typedef struct gw_config {
   double idle_seconds;    /* a WARM session ends after this long unused; 0 = never */
   long page_rows;         /* the most rows one getdata reply carries */
   long max_body;          /* largest request body accepted, bytes */
+  long max_login_body;    /* the same for the transactions that take no body (login, pools) */
+  double conn_timeout;    /* seconds a client may take to send a request (and stay idle) */
+  long per_ip_conns;      /* open connections one client address may have; 0 = no limit */
+  long max_ops;           /* ops (elements, nested ones too) in one query */
   int log_requests;       /* one line per request on stderr */
   gw_inject *inject;
   size_t ninject;
+  int throttle_failures; /* failed logins in a row before a hold; 0 = no throttling */
+  double throttle_hold;  /* the longest hold, seconds */
+  char *dummy_hash;      /* checked for unknown uids: a hash as costly as the users' own */
+  char *warning;         /* plain-text passwords to warn about at start-up, or NULL */
 } gw_config;
 
 /* Load and check the file. 0 or -1 with a message naming the field in err. */
@@ -67,6 +75,18 @@ int gw_config_injected(gw_config *cfg, const char *api);
 
 /* 1 when the clear password is right for the user (plain compare or crypt(3)). */
 int gw_auth_check(const gw_user *u, const char *clear);
+/* gw_auth_check for users[user]; for an unknown user (user < 0) the same work against
+ * cfg->dummy_hash, then 0, so timing does not tell which user ids exist. */
+int gw_auth_login(const gw_config *cfg, long user, const char *clear);
+/* How many crypt(3) checks this process has made (tests read it). */
+unsigned long gw_auth_hashes(void);
+/* Why a password_hash is refused (weak or unknown scheme, or not a hash), or NULL if fine. */
+const char *gw_auth_hash_problem(const char *hash);
+/* A new password hash for the config (yescrypt, else SHA-512 crypt), malloc'd; NULL with a
+ * message when libcrypt can make neither. */
+char *gw_auth_make_hash(const char *clear, char *err, size_t errlen);
+/* 1 when a and b are the same string; the time taken does not depend on where they differ. */
+int gw_auth_same(const char *a, const char *b);
 /* 1 when user may administer the group: its owner, or an admin of the owner's company. */
 int gw_auth_may_admin(const gw_config *cfg, size_t user, size_t group);
 

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "sam.h"
 #include "store.h"
+#include "throttle.h"
 
 typedef struct gw_macro gw_macro;
 
@@ -46,9 +47,9 @@ typedef struct gw_gateway {
   gw_sam_group *pools;   /* one per configured group, same order */
   sqlite3 *db;           /* catalog connection for housekeeping, under lock */
   gw_macro *macro;
-  uint64_t rng;
-  int gc_wanted;  /* a session ended since the last store gc */
-  int gc_running; /* a gc is dropping versions: no session may take its generation now */
+  gw_throttle *throttle; /* failed-login holds per uid and per client address */
+  int gc_wanted;         /* a session ended since the last store gc */
+  int gc_running;        /* a gc is dropping versions: no session may take its generation now */
   pthread_cond_t gc_done;
   gw_session *graveyard; /* sessions with no reference left, freed by gw_sess_reap */
 } gw_gateway;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +15,45 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One open connection, for the request deadline (gw_http_tick). MHD's own timeout restarts
+ * with every byte, so a client sending a byte a second would never meet it. */
+typedef struct conn_slot {
+  struct conn_slot *prev, *next;
+  int fd;
+  double since; /* when the connection began to wait for the current request */
+  int reading;  /* between requests or receiving one; 0 while it is answered */
+  int in_body;  /* the headers are in: the handler has seen the request */
+  int cut;      /* shut down by the deadline */
+  int served;   /* requests answered on it */
+  char peer[64];
+} conn_slot;
+
 struct gw_http {
   gw_gateway *gw;
   struct MHD_Daemon *daemon;
   int fd;
   int quiesced;
+  pthread_mutex_t lock; /* guards conns and every slot's fields */
+  conn_slot *conns;
 };
 
 typedef struct conn_ctx {
   gw_buf body;
   int too_big;
+  long limit; /* max_body, or max_login_body for the transactions that take no body */
   double started;
 } conn_ctx;
+
+/* Transactions whose requests never carry a body worth more than a few KB: their cap is
+ * max_login_body, since each of them is open to anyone who can reach the port. */
+static int takes_no_body(const char *api)
+{
+  static const char *const names[] = {"login",     "logout",    "getuid",   "reluid",
+                                      "flushpool", "resetpool", "warmpool", "samstatus"};
+  for (size_t i = 0; api && i < sizeof names / sizeof *names; i++)
+    if (strcmp(api, names[i]) == 0) return 1;
+  return 0;
+}
 
 static int gw_path(const char *url)
 {
@@ -34,30 +62,57 @@ static int gw_path(const char *url)
          (n >= 5 && strcmp(url + n - 5, "/gw.k") == 0);
 }
 
-/* A request value fit for a log line: control characters and blanks cannot forge lines. */
+/* A request value fit for a log line: control characters and blanks cannot forge lines, and
+ * only printable ASCII gets through, so the log stays valid UTF-8 whatever a client sends. */
 static const char *loggable(const char *v, char *out, size_t len)
 {
   if (!v) return "-";
   size_t i = 0;
   for (; v[i] && i + 1 < len; i++)
-    out[i] = ((unsigned char)v[i] <= ' ' || v[i] == 0x7f) ? '?' : v[i];
+    out[i] = ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f) ? '?' : v[i];
   out[i] = '\0';
   return out;
 }
 
-static void log_request(struct MHD_Connection *c, const char *method, const char *url,
-                        const gw_request *rq, int rc, size_t bytes, double ms)
+/* libmicrohttpd hands values over NUL-terminated: a decoded %00 would cut one short, and
+ * "pswd=secret%00junk" would be read as "secret". Its sizes tell. */
+static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *key,
+                                size_t key_size, const char *value, size_t value_size)
 {
-  char peer[64] = "-";
+  (void)kind;
+  if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+    *(int *)cls = 1;
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+static void peer_name(struct MHD_Connection *c, char *peer, size_t len)
+{
+  snprintf(peer, len, "-");
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (ci && ci->client_addr) {
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET)
-      inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, (socklen_t)len);
     else if (sa->sa_family == AF_INET6)
-      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, (socklen_t)len);
   }
+}
+
+static conn_slot *slot_of(struct MHD_Connection *c)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static void log_request(struct MHD_Connection *c, const char *method, const char *url,
+                        const gw_request *rq, int rc, size_t bytes, double ms)
+{
+  char peer[64];
+  peer_name(c, peer, sizeof peer);
   char when[32];
   time_t now = time(NULL);
   struct tm tm;
@@ -107,12 +162,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     ctx = calloc(1, sizeof *ctx);
     if (!ctx) return MHD_NO;
     ctx->started = gw_now();
+    ctx->limit = gw->cfg.max_body;
+    if (takes_no_body(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api")) &&
+        gw->cfg.max_login_body < ctx->limit)
+      ctx->limit = gw->cfg.max_login_body;
+    conn_slot *k = slot_of(c);
+    if (k) {
+      pthread_mutex_lock(&h->lock);
+      k->in_body = 1;
+      pthread_mutex_unlock(&h->lock);
+    }
     *con_cls = ctx;
     return MHD_YES;
   }
   if (*upload_data_size) {
     if (!ctx->too_big) {
-      if (ctx->body.len + *upload_data_size > (size_t)gw->cfg.max_body) {
+      if (ctx->body.len + *upload_data_size > (size_t)ctx->limit) {
         ctx->too_big = 1; /* keep reading, keep nothing: the reply says why */
         gw_buf_free(&ctx->body);
       } else {
@@ -121,6 +186,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     *upload_data_size = 0;
     return MHD_YES;
+  }
+  conn_slot *slot = slot_of(c);
+  if (slot) {
+    pthread_mutex_lock(&h->lock); /* the request is in: the deadline stops while it runs */
+    slot->reading = 0;
+    pthread_mutex_unlock(&h->lock);
   }
 
   gw_request rq = {0};
@@ -133,9 +204,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   rq.kill = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kill");
   rq.gid = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "gid");
   const char *apiversion = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "apiversion");
-  char err[512];
+  char err[512], peer[64];
   gw_txn_fn fn = NULL;
-  int injected = 0;
+  int injected = 0, has_nul = 0;
+  peer_name(c, peer, sizeof peer);
+  rq.peer = peer;
+  MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, find_nul, &has_nul);
 
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
     status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -143,8 +217,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   } else if (!gw_path(url)) {
     status = MHD_HTTP_NOT_FOUND;
     gw_reply_set(&rp, 1, "No gateway at %s: the path must end in /gw or /gw.k", url);
+  } else if (ctx->too_big && ctx->limit < gw->cfg.max_body) {
+    gw_reply_set(&rp, 2,
+                 "XML error: the request body is larger than %ld bytes, the most a %.16s "
+                 "request may carry (it needs no body)",
+                 ctx->limit, rq.api);
   } else if (ctx->too_big) {
-    gw_reply_set(&rp, 2, "XML error: the request body is larger than %ld bytes", gw->cfg.max_body);
+    gw_reply_set(&rp, 2, "XML error: the request body is larger than %ld bytes", ctx->limit);
+  } else if (has_nul) {
+    gw_reply_set(&rp, 9, "Invalid query string: a parameter holds a NUL byte (%%00)");
   } else if (!rq.api || !*rq.api) {
     gw_reply_set(&rp, 6, "Missing transaction type (api)");
   } else if (!(fn = gw_txn_find(rq.api))) {
@@ -174,6 +255,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+  gw_http *h = cls;
+  conn_slot *k = slot_of(c);
+  if (k) {
+    pthread_mutex_lock(&h->lock); /* waiting for the next request from now */
+    k->reading = 1;
+    k->in_body = 0;
+    k->served++;
+    k->since = gw_now();
+    pthread_mutex_unlock(&h->lock);
+  }
   conn_ctx *ctx = *con_cls;
   if (!ctx) return;
   gw_buf_free(&ctx->body);
@@ -181,12 +272,94 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   *con_cls = NULL;
 }
 
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+  gw_http *h = cls;
+  conn_slot *k = *socket_context;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    if (!(k = calloc(1, sizeof *k))) return; /* no deadline for it: MHD's timeout remains */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    k->fd = ci ? ci->connect_fd : -1;
+    k->since = gw_now();
+    k->reading = 1;
+    peer_name(c, k->peer, sizeof k->peer);
+    pthread_mutex_lock(&h->lock);
+    k->next = h->conns;
+    if (h->conns) h->conns->prev = k;
+    h->conns = k;
+    pthread_mutex_unlock(&h->lock);
+    *socket_context = k;
+    return;
+  }
+  if (!k) return;
+  /* MHD closes the socket after this returns, so the tick never shuts down a reused fd. */
+  pthread_mutex_lock(&h->lock);
+  double limit = h->gw->cfg.conn_timeout;
+  if (!k->cut && k->reading && !k->served && gw_now() - k->since >= limit - 0.5)
+    fprintf(stderr,
+            "tt-gateway: http: closed the connection from %s: no complete request %s within "
+            "%g s (connection_timeout)\n",
+            k->peer, k->in_body ? "body" : "header", limit);
+  if (k->prev)
+    k->prev->next = k->next;
+  else
+    h->conns = k->next;
+  if (k->next) k->next->prev = k->prev;
+  pthread_mutex_unlock(&h->lock);
+  free(k);
+  *socket_context = NULL;
+}
+
+void gw_http_tick(gw_http *h)
+{
+  if (!h) return;
+  double now = gw_now(), limit = h->gw->cfg.conn_timeout;
+  pthread_mutex_lock(&h->lock);
+  for (conn_slot *k = h->conns; k; k = k->next) {
+    /* An idle keep-alive connection is MHD's to close at `limit`; give it that chance, so
+     * only one that is sending a request too slowly gets here. */
+    double grace = k->served && !k->in_body ? 2 : 0;
+    if (!k->reading || k->cut || k->fd < 0 || now - k->since < limit + grace) continue;
+    fprintf(stderr,
+            "tt-gateway: http: closed the connection from %s: no complete request %s within "
+            "%g s (connection_timeout)\n",
+            k->peer, k->in_body ? "body" : "header", limit);
+    /* shutdown, not close: the socket stays MHD's, whose thread sees the end and cleans up. */
+    shutdown(k->fd, SHUT_RDWR);
+    k->cut = 1;
+  }
+  pthread_mutex_unlock(&h->lock);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+  gw_http *h = cls;
   /* This libmicrohttpd prints this even when the logger is the first option: not news. */
   if (strncmp(fmt, "MHD_OPTION_EXTERNAL_LOGGER is not the first", 43) == 0) return;
-  fputs("tt-gateway: http: ", stderr);
-  vfprintf(stderr, fmt, ap);
+  /* MHD names neither the limit nor the client here; say which limit turned a client away. */
+  if (strstr(fmt, "connection limit")) {
+    fprintf(stderr,
+            "tt-gateway: http: refused a connection: a client address may have at most %ld "
+            "open connections (per_ip_connections)\n",
+            h->gw->cfg.per_ip_conns);
+    return;
+  }
+  /* Its own error answers (400, 413, 414, 431) carry its HTML page, which this version
+   * cannot replace with an <out> reply (docs/protocol.md 1.6): log the status, not the page. */
+  if (strncmp(fmt, "Error processing request (HTTP response code is %u", 50) == 0) {
+    fprintf(stderr,
+            "tt-gateway: http: answered HTTP %u with libmicrohttpd's own page (the request "
+            "line or headers were malformed or too large) and closed the connection\n",
+            va_arg(ap, unsigned));
+    return;
+  }
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && line[n - 1] == '\n') line[--n] = '\0';
+  fprintf(stderr, "tt-gateway: http: %s\n", line); /* one call: lines never interleave */
 }
 
 /* Bind the listening socket ourselves so port 0 works and the real port can be printed. */
@@ -262,17 +435,20 @@ int gw_http_start(gw_gateway *gw, const char *listen, gw_http **out, char *url, 
     free(h);
     return -1;
   }
+  pthread_mutex_init(&h->lock, NULL);
   /* A thread per connection: a long query on one session must not stall the others, and
    * resetpool has to be able to interrupt it from another thread. */
-  h->daemon =
-      MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                           MHD_USE_ERROR_LOG | MHD_USE_ITC,
-                       0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-                       MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER,
-                       mhd_log, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+  h->daemon = MHD_start_daemon(
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+          MHD_USE_ITC,
+      0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
+      completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_NOTIFY_CONNECTION,
+      notify_conn, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)gw->cfg.conn_timeout,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)gw->cfg.per_ip_conns, MHD_OPTION_END);
   if (!h->daemon) {
     snprintf(err, errlen, "cannot start the HTTP server");
     close(h->fd);
+    pthread_mutex_destroy(&h->lock);
     free(h);
     return -1;
   }
@@ -295,5 +471,6 @@ void gw_http_stop(gw_http *h)
   gw_http_quiesce(h);
   if (h->daemon) MHD_stop_daemon(h->daemon);
   close(h->fd);
+  pthread_mutex_destroy(&h->lock);
   free(h);
 }

@@ -25,15 +25,26 @@ static int is_reference(const char *s, size_t i, size_t n)
   return j > start && j < n && s[j] == ';';
 }
 
+/* The line of s[at], from 1, for messages: counted only on the way to an error. */
+static size_t line_of(const char *s, size_t at)
+{
+  size_t line = 1;
+  for (size_t i = 0; i < at; i++) line += s[i] == '\n';
+  return line;
+}
+
 /* Escape '<' and a bare '&' inside quoted attribute values so a strict parser accepts
  * real-world macros such as <sel value="i_<10"/> and <sel value="(a>0)&(b>0)"/>. Everything
- * else passes through unchanged. */
-static char *escape_attr_lt(const char *s, size_t n, size_t *outlen)
+ * else passes through unchanged. One pass, so the cost is linear in the body whatever it
+ * holds. It also counts start tags and the attributes of each, and refuses a body past the
+ * caps before libxml2 sees it: libxml2's duplicate-attribute check is quadratic in the
+ * attributes of one element. NULL with a message in err when refused or out of memory. */
+static char *escape_attr_lt(const char *s, size_t n, size_t *outlen, char *err, size_t errlen)
 {
   gw_buf b = {0};
   int in_tag = 0;
   char quote = 0;
-  size_t start = 0;
+  size_t start = 0, nattrs = 0, nelems = 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (quote) {
@@ -45,27 +56,53 @@ static char *escape_attr_lt(const char *s, size_t n, size_t *outlen)
         start = i + 1;
       }
     } else if (in_tag) {
-      if (c == '"' || c == '\'')
+      if (c == '"' || c == '\'') {
         quote = c;
-      else if (c == '>')
+        if (++nattrs > GW_REQ_MAX_ATTRS) {
+          snprintf(err, errlen, "XML error: an element has more than %d attributes",
+                   GW_REQ_MAX_ATTRS);
+          gw_buf_free(&b);
+          return NULL;
+        }
+      } else if (c == '>') {
         in_tag = 0;
+      }
     } else if (c == '<') {
-      /* Comments, CDATA and processing instructions are not tags with attributes. */
+      /* Comments, CDATA and processing instructions are not tags with attributes. One left
+       * open runs to the end of the body (libxml2 then says so): no search is repeated. */
       if (i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?')) {
         const char *end = NULL;
-        if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0)
-          end = strstr(s + i, "-->");
-        else if (n - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0)
-          end = strstr(s + i, "]]>");
+        if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+          /* A comment ends at its first "--", which must be "-->". Refused here, since
+           * libxml2 copies the comment so far for every "--" it complains about. */
+          end = memmem(s + i + 4, n - i - 4, "--", 2);
+          if (!end || end + 2 == s + n || end[2] != '>') {
+            snprintf(err, errlen, "XML error: %s (line %zu)",
+                     end ? "'--' inside a comment" : "unterminated comment",
+                     line_of(s, end ? (size_t)(end - s) : i));
+            gw_buf_free(&b);
+            return NULL;
+          }
+        } else if (n - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0) {
+          end = memmem(s + i + 9, n - i - 9, "]]>", 3);
+          if (!end) break;
+        }
         if (end) i = (size_t)(end - s) + 2;
         continue;
       }
       in_tag = 1;
+      nattrs = 0;
+      if (i + 1 < n && s[i + 1] != '/' && ++nelems > GW_REQ_MAX_ELEMENTS) {
+        snprintf(err, errlen, "XML error: the body has more than %d elements", GW_REQ_MAX_ELEMENTS);
+        gw_buf_free(&b);
+        return NULL;
+      }
     }
   }
   gw_buf_add(&b, s + start, n - start);
   if (b.oom) {
     gw_buf_free(&b);
+    snprintf(err, errlen, "out of memory");
     return NULL;
   }
   return gw_buf_take(&b, outlen);
@@ -80,13 +117,18 @@ int gw_req_parse_body(gw_request *rq, const char *body, size_t len, char *err, s
     snprintf(err, errlen, "XML error: the body contains a NUL byte");
     return -1;
   }
-  size_t n;
-  char *fixed = escape_attr_lt(body, len, &n);
-  if (!fixed) {
-    snprintf(err, errlen, "out of memory");
+  /* No request needs a DTD, and a DTD's entities can multiply a small body into gigabytes
+   * when read: refused before libxml2 sees a byte. (No NUL above, so no UTF-16 or UCS-4 can
+   * spell the keyword otherwise; the parsed document is checked again below.) */
+  if (memmem(body, len, "<!DOCTYPE", 9)) {
+    snprintf(err, errlen, "XML error: a request must not have a DTD (<!DOCTYPE)");
     return -1;
   }
-  /* NONET: never fetch anything a document points at; no entity expansion flags. */
+  size_t n;
+  char *fixed = escape_attr_lt(body, len, &n, err, errlen);
+  if (!fixed) return -1;
+  /* NONET: never fetch anything a document points at. Neither NOENT nor DTDLOAD: entities
+   * are never expanded and no external subset is read. */
   xmlDocPtr doc = xmlReadMemory(fixed, (int)n, "in.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   free(fixed);
@@ -100,6 +142,13 @@ int gw_req_parse_body(gw_request *rq, const char *body, size_t len, char *err, s
     } else {
       snprintf(err, errlen, "XML error: the body is not well-formed");
     }
+    return -1;
+  }
+  /* Another encoding could spell <!DOCTYPE in other bytes; without NOENT nothing was
+   * expanded while parsing, and with the DTD refused nothing ever is. */
+  if (doc->intSubset || doc->extSubset) {
+    snprintf(err, errlen, "XML error: a request must not have a DTD (<!DOCTYPE)");
+    xmlFreeDoc(doc);
     return -1;
   }
   xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -198,11 +247,18 @@ void gw_reply_set(gw_reply *rp, int rc, const char *fmt, ...)
   char tmp[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(tmp, sizeof tmp, fmt, ap);
+  int full = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
+  size_t n = full < 0 ? 0 : (size_t)full < sizeof tmp ? (size_t)full : sizeof tmp - 1;
+  /* A message cut short must not end in half a character. */
+  if (full >= (int)sizeof tmp) n = gw_utf8_cut(tmp, n);
+  /* One line, whatever libxml2, the compiler or a request put in it. */
+  for (size_t i = 0; i < n; i++)
+    if (tmp[i] == '\n' || tmp[i] == '\r' || tmp[i] == '\t') tmp[i] = ' ';
+  while (n && tmp[n - 1] == ' ') n--;
   rp->rc = rc;
   gw_buf_reset(&rp->msg);
-  gw_buf_puts(&rp->msg, tmp);
+  gw_buf_utf8(&rp->msg, tmp, n);
 }
 
 char *gw_reply_render(gw_reply *rp, size_t *len)

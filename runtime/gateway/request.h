@@ -14,6 +14,7 @@
 
 typedef struct gw_request {
   const char *api, *uid, *pswd, *sid, *kill, *gid; /* NULL when absent */
+  const char *peer;                                /* the client's address, or NULL */
   xmlDocPtr doc;
   xmlNodePtr in; /* the <in> element, or NULL when there was no body */
 } gw_request;
@@ -23,6 +24,11 @@ typedef struct gw_reply {
   gw_buf msg;  /* text of <msg> */
   gw_buf body; /* XML after <msg> */
 } gw_reply;
+
+/* Caps on a body, checked in one linear pass before libxml2 parses it (rc 2 past them). No
+ * request the platform documents comes near them: a query's ops are capped lower still. */
+#define GW_REQ_MAX_ATTRS    256   /* attributes of one element */
+#define GW_REQ_MAX_ELEMENTS 20000 /* start tags in the whole body */
 
 /* Parse a body into rq->doc/rq->in. 0, or -1 with a message (the reply is rc 2). */
 int gw_req_parse_body(gw_request *rq, const char *body, size_t len, char *err, size_t errlen);

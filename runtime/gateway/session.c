@@ -2,6 +2,7 @@
 #include "gateway.h"
 #include "macro.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +24,60 @@ double gw_wallclock(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t next_random(gw_gateway *gw)
+/* Fill buf from the kernel's cryptographic source. Tokens are the only thing between one
+ * client and another's session, so there is no weaker fallback: failing is the safe answer. */
+static int random_bytes(void *buf, size_t n)
 {
-  /* splitmix64 over a state seeded from the kernel: sids and tokens must not be guessable
-   * from one another in a test, and need no more than that on a local gateway. */
-  uint64_t z = (gw->rng += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  unsigned char *p = buf;
+  while (n) {
+    ssize_t got = getrandom(p, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += got;
+    n -= (size_t)got;
+  }
+  return 0;
+}
+
+/* A sid: 10 decimal digits, uniform over 1000000000..9999999999 (rejection sampling, so no
+ * value is likelier than another). */
+static int random_sid(int64_t *sid)
+{
+  const uint64_t span = 9000000000ULL, limit = UINT64_MAX - UINT64_MAX % span;
+  uint64_t v;
+  do {
+    if (random_bytes(&v, sizeof v)) return -1;
+  } while (v >= limit);
+  *sid = 1000000000 + (int64_t)(v % span);
+  return 0;
+}
+
+/* The session password: "__" and 32 lowercase hex digits, 128 bits straight from the kernel. */
+static int random_enc(char *out, size_t len)
+{
+  unsigned char raw[16];
+  static const char hex[] = "0123456789abcdef";
+  if (len < 2 + 2 * sizeof raw + 1 || random_bytes(raw, sizeof raw)) return -1;
+  out[0] = out[1] = '_';
+  for (size_t i = 0; i < sizeof raw; i++) {
+    out[2 + 2 * i] = hex[raw[i] >> 4];
+    out[3 + 2 * i] = hex[raw[i] & 15];
+  }
+  out[2 + 2 * sizeof raw] = '\0';
+  return 0;
 }
 
 int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen)
 {
   pthread_mutex_init(&gw->lock, NULL);
   pthread_cond_init(&gw->gc_done, NULL);
-  if (getrandom(&gw->rng, sizeof gw->rng, 0) != (ssize_t)sizeof gw->rng)
-    gw->rng = (uint64_t)gw_wallclock() ^ (uint64_t)getpid();
   gw->sessions = calloc(gw->cfg.nusers ? gw->cfg.nusers : 1, sizeof *gw->sessions);
   gw->pools = calloc(gw->cfg.ngroups ? gw->cfg.ngroups : 1, sizeof *gw->pools);
-  if (!gw->sessions || !gw->pools) {
+  if (gw->cfg.throttle_failures > 0)
+    gw->throttle = gw_throttle_new(gw->cfg.throttle_failures, gw->cfg.throttle_hold);
+  if (!gw->sessions || !gw->pools || (gw->cfg.throttle_failures > 0 && !gw->throttle)) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -78,6 +114,7 @@ void gw_gateway_free(gw_gateway *gw)
   for (size_t i = 0; gw->pools && i < gw->cfg.ngroups; i++) gw_sam_group_free(&gw->pools[i]);
   free(gw->pools);
   gw_macro_free(gw->macro);
+  gw_throttle_free(gw->throttle);
   sqlite3_close(gw->db);
   gw_config_free(&gw->cfg);
   pthread_mutex_destroy(&gw->lock);
@@ -123,16 +160,25 @@ int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, siz
     return -1;
   }
   sqlite3_progress_handler(s->db, 10000, stop_if_ended, s);
+  /* Drawn before the lock: getrandom may block (never after boot) and needs no state. */
+  if (random_enc(s->enc, sizeof s->enc)) {
+    snprintf(err, errlen, "no random bytes from the kernel: %s", strerror(errno));
+    session_free(s);
+    return -1;
+  }
   pthread_mutex_lock(&gw->lock);
   for (;;) {
-    s->sid = 1000000000 + (int64_t)(next_random(gw) % 9000000000ULL);
+    if (random_sid(&s->sid)) {
+      pthread_mutex_unlock(&gw->lock);
+      snprintf(err, errlen, "no random bytes from the kernel: %s", strerror(errno));
+      session_free(s);
+      return -1;
+    }
     int clash = 0;
     for (size_t u = 0; u < gw->cfg.nusers && !clash; u++)
       clash = gw->sessions[u] && gw->sessions[u]->sid == s->sid;
     if (!clash) break;
   }
-  snprintf(s->enc, sizeof s->enc, "__%016llx%016llx", (unsigned long long)next_random(gw),
-           (unsigned long long)next_random(gw));
   pthread_mutex_unlock(&gw->lock);
   s->last_used = gw_now();
   *out = s;
@@ -159,7 +205,7 @@ gw_session *gw_sess_acquire(gw_gateway *gw, size_t user, int64_t sid, const char
   pthread_mutex_lock(&gw->lock);
   gw_session *s = gw->sessions[user];
   if (s && s->sid == sid) {
-    if (enc && strcmp(enc, s->enc) == 0)
+    if (enc && gw_auth_same(enc, s->enc))
       s->refs++;
     else {
       *wrong_password = 1;

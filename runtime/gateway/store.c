@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* SQLite's default SQLITE_MAX_COLUMN is 2000 and _r takes one of them. */
 #define MAX_COLS 1999
@@ -439,6 +440,8 @@ typedef struct csv {
   size_t dlen, dcap;
   size_t *off; /* where each field starts in data */
   size_t nf, fcap;
+  size_t max_record; /* bytes of one record (its fields plus a NUL each); 0 = no cap */
+  size_t max_fields; /* fields of one record (so offsets stay small too); 0 = no cap */
 } csv;
 
 static int fill(csv *c)
@@ -470,11 +473,13 @@ static void csv_close(csv *c)
   memset(c, 0, sizeof *c);
 }
 
-static int csv_open(csv *c, const char *path, char *err, size_t errlen)
+static int csv_open(csv *c, const char *path, size_t max_record, char *err, size_t errlen)
 {
   memset(c, 0, sizeof *c);
   c->path = path;
   c->line = 1;
+  c->max_record = max_record;
+  c->max_fields = MAX_COLS + 1; /* one more than a table may have: the check says how many */
   c->f = fopen(path, "rb");
   if (!c->f)
     return fail(err, errlen, GW_STORE_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
@@ -492,8 +497,11 @@ static int csv_open(csv *c, const char *path, char *err, size_t errlen)
   return 0;
 }
 
+/* push and add_field: 0, -1 when memory runs out, -2 past the record cap, -3 past the field
+ * cap. */
 static inline int push(csv *c, int ch)
 {
+  if (c->max_record && c->dlen >= c->max_record) return -2;
   if (c->dlen == c->dcap) {
     char *p = realloc(c->data, c->dcap * 2);
     if (!p) return -1;
@@ -506,6 +514,7 @@ static inline int push(csv *c, int ch)
 
 static int add_field(csv *c)
 {
+  if (c->max_fields && c->nf >= c->max_fields) return -3;
   if (c->nf == c->fcap) {
     size_t *p = realloc(c->off, c->fcap * 2 * sizeof *p);
     if (!p) return -1;
@@ -528,6 +537,24 @@ static int read_error(csv *c, char *err, size_t errlen)
   return fail(err, errlen, GW_STORE_ERR_IO, "cannot read \"%s\": %s", c->path, strerror(c->ioerr));
 }
 
+/* What a failed push or add_field means, as read_record's error. The caps keep one record's
+ * memory bounded whatever the file holds (200 MB of commas once took 1.8 GB). */
+static int grow_fail(const csv *c, int why, long start, char *err, size_t errlen)
+{
+  if (why == -1) return nomem(err, errlen);
+  if (why == -3)
+    return c->max_fields > MAX_COLS
+               ? fail(err, errlen, GW_STORE_ERR_INPUT,
+                      "line %ld: more than %d fields (a table has at most %d columns)", start,
+                      MAX_COLS, MAX_COLS)
+               : fail(err, errlen, GW_STORE_ERR_INPUT,
+                      "line %ld: more than %zu fields, the header has %zu", start, c->max_fields,
+                      c->max_fields);
+  return fail(err, errlen, GW_STORE_ERR_INPUT,
+              "line %ld: a record longer than %zu bytes (raise --max-record to load it)", start,
+              c->max_record);
+}
+
 /* Read one record into c->data/c->off. Returns 1, 0 at the end of the file, or an error;
  * *start is the physical line the record starts on. */
 static int read_record(csv *c, long *start, char *err, size_t errlen)
@@ -537,8 +564,9 @@ static int read_record(csv *c, long *start, char *err, size_t errlen)
   *start = c->line;
   c->dlen = 0;
   c->nf = 0;
+  int g;
   for (;;) {
-    if (add_field(c)) return nomem(err, errlen);
+    if ((g = add_field(c)) != 0) return grow_fail(c, g, *start, err, errlen);
     if (ch == '"') {
       for (;;) {
         ch = getch(c);
@@ -554,7 +582,7 @@ static int read_record(csv *c, long *start, char *err, size_t errlen)
         } else if (ch == '\n' || (ch == '\r' && peekch(c) != '\n')) {
           c->line++;
         }
-        if (push(c, ch)) return nomem(err, errlen);
+        if ((g = push(c, ch)) != 0) return grow_fail(c, g, *start, err, errlen);
       }
       if (ch != ',' && ch != '\n' && ch != '\r' && ch != EOF)
         return fail(err, errlen, GW_STORE_ERR_INPUT,
@@ -564,11 +592,11 @@ static int read_record(csv *c, long *start, char *err, size_t errlen)
     } else {
       /* A stray quote inside an unquoted field is taken literally, as most writers expect. */
       while (ch != ',' && ch != '\n' && ch != '\r' && ch != EOF) {
-        if (push(c, ch)) return nomem(err, errlen);
+        if ((g = push(c, ch)) != 0) return grow_fail(c, g, *start, err, errlen);
         ch = getch(c);
       }
     }
-    if (push(c, '\0')) return nomem(err, errlen);
+    if ((g = push(c, '\0')) != 0) return grow_fail(c, g, *start, err, errlen);
     if (ch == ',') {
       ch = getch(c);
       continue;
@@ -840,21 +868,26 @@ static int bind_record(const csv *c, const import *im, long line, sqlite3_stmt *
       double v = 0;
       parse_num(s, len, &v);
       sqlite3_bind_double(st, p, v);
-    } else {
-      /* The record buffer outlives the step, so SQLite need not copy. */
-      sqlite3_bind_text(st, p, s, (int)len, SQLITE_STATIC);
+    } else if (len > INT_MAX ||
+               sqlite3_bind_text(st, p, s, (int)len, SQLITE_STATIC) == SQLITE_TOOBIG) {
+      /* The record buffer outlives the step, so SQLite need not copy. Past SQLite's limit on
+       * one value (SQLITE_MAX_LENGTH) the bind fails: never store N/A in its place. */
+      return fail(err, errlen, GW_STORE_ERR_INPUT,
+                  "line %ld, column %zu (%s): a value of %zu bytes, more than SQLite stores in "
+                  "one field",
+                  line, i + 1, im->cols[i].name, len);
     }
   }
   return 0;
 }
 
 /* Second pass: the rows into a new version, all in the writer's transaction. */
-static int load_rows(sqlite3 *db, const char *table, const char *path, const import *im, char *err,
-                     size_t errlen)
+static int load_rows(sqlite3 *db, const char *table, const char *path, const import *im,
+                     size_t max_record, char *err, size_t errlen)
 {
   csv c;
   long line;
-  int rc = csv_open(&c, path, err, errlen);
+  int rc = csv_open(&c, path, max_record, err, errlen);
   if (rc) return rc;
   rc = read_record(&c, &line, err, errlen);
   if (rc == 1 && c.nf != im->ncols)
@@ -887,21 +920,111 @@ static int load_rows(sqlite3 *db, const char *table, const char *path, const imp
   return gw_store_commit(w, err, errlen);
 }
 
-int gw_store_import_csv(sqlite3 *db, const char *table, const char *csv_path, char *err,
-                        size_t errlen)
+/* The whole file checked: header, shape, types, UTF-8, record caps. No database work. */
+static int check_csv(const char *table, const char *path, size_t max_record, import *im, char *err,
+                     size_t errlen)
 {
   int rc = writable_name(table, err, errlen);
   if (rc) return rc;
   csv c;
-import im = {0 };
-  rc = csv_open(&c, csv_path, err, errlen);
+  rc = csv_open(&c, path, max_record, err, errlen);
   if (rc) return rc;
-  rc = read_header(&c, &im, err, errlen);
-  if (!rc) rc = scan_rows(&c, &im, err, errlen);
+  rc = read_header(&c, im, err, errlen);
+  if (!rc) rc = scan_rows(&c, im, err, errlen);
   csv_close(&c);
-  if (!rc) rc = load_rows(db, table, csv_path, &im, err, errlen);
+  return rc;
+}
+
+int gw_store_import_csv(sqlite3 *db, const char *table, const char *csv_path, char *err,
+                        size_t errlen)
+{
+import im = {0 };
+  int rc = check_csv(table, csv_path, GW_STORE_MAX_RECORD, &im, err, errlen);
+  if (!rc) rc = load_rows(db, table, csv_path, &im, GW_STORE_MAX_RECORD, err, errlen);
   import_free(&im);
   return rc;
+}
+
+int gw_store_check_target(const char *path, int create, char *err, size_t errlen)
+{
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT && create) return 0;
+    if (errno == ENOENT)
+      return fail(err, errlen, GW_STORE_ERR_IO,
+                  "no database \"%s\" (give --create to make a new one)", path);
+    return fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
+                strerror(errno));
+  }
+  if (!S_ISREG(sb.st_mode))
+    return fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not a regular file", path);
+  if (sb.st_size == 0) return 0; /* an empty file is an empty database: nothing to harm */
+  /* Read-only, so a file that turns out not to be ours is left exactly as it was. */
+  sqlite3 *d = NULL;
+  int rc = 0;
+  if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    rc = fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
+              d ? sqlite3_errmsg(d) : "out of memory");
+    sqlite3_close(d);
+    return rc;
+  }
+  sqlite3_busy_timeout(d, 10000);
+  sqlite3_stmt *st = NULL;
+  int ours = 0, tables = 0;
+  if (sqlite3_prepare_v2(d,
+                         "SELECT count(*), count(CASE WHEN name IN ('tt_catalog', 'tt_columns') "
+                         "THEN 1 END) FROM sqlite_master WHERE type = 'table'",
+                         -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    tables = sqlite3_column_int(st, 0);
+    ours = sqlite3_column_int(st, 1);
+  } else if (sqlite3_errcode(d) == SQLITE_NOTADB) {
+    rc = fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not an SQLite database", path);
+  } else {
+    rc = fail(err, errlen, GW_STORE_ERR_DB, "reading \"%s\": %s", path, sqlite3_errmsg(d));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(d);
+  if (!rc && tables > 0 && ours < 2)
+    rc = fail(err, errlen, GW_STORE_ERR_IO,
+              "\"%s\" is an SQLite database but not a tt-gateway one (it has no tt_catalog): "
+              "refusing to change it",
+              path);
+  return rc;
+}
+
+int gw_store_import_file(const char *db_path, int create, const char *table, const char *csv_path,
+                         size_t max_record, sqlite3 **out, char *err, size_t errlen)
+{
+  *out = NULL;
+import im = {0 };
+  sqlite3 *db = NULL;
+  struct stat sb;
+  int existed = stat(db_path, &sb) == 0;
+  int rc = check_csv(table, csv_path, max_record, &im, err, errlen);
+  if (rc && err && errlen) { /* a message about the file names the file */
+    char *why = strdup(err);
+    if (why) snprintf(err, errlen, "%s: %s", csv_path, why);
+    free(why);
+  }
+  if (!rc) rc = gw_store_check_target(db_path, create, err, errlen);
+  if (!rc) rc = gw_store_open(db_path, create, &db, err, errlen);
+  if (!rc) rc = load_rows(db, table, csv_path, &im, max_record, err, errlen);
+  import_free(&im);
+  if (rc) {
+    sqlite3_close(db);
+    if (db && !existed) { /* made by this import, which wrote nothing into it: take it back */
+      static const char *const ext[] = {"", "-wal", "-shm"};
+      for (size_t i = 0; i < 3; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s%s", db_path, ext[i]);
+        unlink(p);
+      }
+    }
+    return rc;
+  }
+  *out = db;
+  return 0;
 }
 
 /* ---- reading the catalog ---------------------------------------------------------------- */

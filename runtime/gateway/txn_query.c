@@ -63,6 +63,24 @@ static int lonely_plan(gw_plan *plan)
   return -1;
 }
 
+/* The elements under <ops>, nested ones too, stopping once past `cap`. Iterative, so any
+ * depth libxml2 accepted costs no stack. */
+static long count_ops(xmlNodePtr ops, long cap)
+{
+  long n = 0;
+  xmlNodePtr c = ops ? ops->children : NULL;
+  while (c && n <= cap) {
+    if (c->type == XML_ELEMENT_NODE) n++;
+    if (c->type == XML_ELEMENT_NODE && c->children) {
+      c = c->children;
+      continue;
+    }
+    while (c && !c->next && c->parent != ops) c = c->parent;
+    c = c ? c->next : NULL;
+  }
+  return n;
+}
+
 /* Run the query of the request into the session's current result. 0 or -1 with rp set. */
 static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_reply *rp)
 {
@@ -79,6 +97,17 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   }
   char *ops = NULL;
   char msg[1024];
+  /* SQLite's planner runs inside prepare, where nothing can interrupt it, and its time
+   * grows faster than the op count: the cap is what bounds it (20,000 ops took 83 s). */
+  long max_ops = gw->cfg.max_ops;
+  if (count_ops(gw_req_child(rq->in, "ops"), max_ops) > max_ops) {
+    gw_reply_set(
+        rp, 10,
+        "Too many ops: a query may have at most %ld (config 'max_ops'), nested ones included",
+        max_ops);
+    free(name);
+    return -1;
+  }
   int rc = gw_req_ops(rq->in, &ops, msg, sizeof msg);
   gw_plan plan;
   int err = rc != 0;
@@ -91,6 +120,13 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
     err = gw_macro_compile(gw->macro, s->db, s->gen, name, ops, &plan, &rc, msg, sizeof msg);
   }
   free(ops);
+  if (err && gw_sess_is_ended(s)) {
+    /* Ending the session interrupts the compiler's catalog reads, which then find no table:
+     * the caller's problem is the session, not the name. */
+    gw_reply_set(rp, 35, "Not logged in: the session ended while the query was compiled");
+    free(name);
+    return -1;
+  }
   if (err) {
     /* Refused before anything ran: the previous result and cursor stay. */
     gw_reply_set(rp, rc, "%s", msg);
@@ -111,7 +147,11 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   gw_buf_puts(&sql, plan.sql);
   sqlite3_stmt *st = NULL;
   s->has_result = 1; /* so clear_result drops the temp table whatever happens next */
+  /* A session ended during the compile must not start a prepare nobody will read. Once
+   * started, sqlite3_interrupt stops it only while SQLite is still reading the text. */
+  if (src == SQLITE_OK && gw_sess_is_ended(s)) src = SQLITE_INTERRUPT;
   if (src == SQLITE_OK) src = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
+  if (src == SQLITE_OK && gw_sess_is_ended(s)) src = SQLITE_INTERRUPT;
   if (src == SQLITE_OK && gw_plan_bind(&plan, st)) src = SQLITE_RANGE;
   if (src == SQLITE_OK) {
     src = sqlite3_step(st);
@@ -309,19 +349,20 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
     size_t i;
     for (i = 0; i < s->res_ncols; i++)
       if (strlen(s->res_cols[i].name) == nl && strncasecmp(s->res_cols[i].name, nm, nl) == 0) break;
-    if (i == s->res_ncols) {
+    if (nl == 0) {
+      /* No column has an empty name: an empty <col> names none, and is said so. */
+      gw_buf_printf(&missing, "%s(an empty <col>)", missing.len ? ", " : "");
+    } else if (i == s->res_ncols) {
       gw_buf_printf(&missing, "%s%.*s", missing.len ? ", " : "", (int)(nl > 64 ? 64 : nl), nm);
     } else {
       pr->pick[k++] = i;
     }
     xmlFree(t);
   }
-  if (missing.len) {
-    gw_reply_set(rp, 36, "<cols> names columns absent from the result: %s", missing.data);
-    gw_buf_free(&missing);
-    return -1;
-  }
-  return 0;
+  int bad = missing.len > 0;
+  if (bad) gw_reply_set(rp, 36, "<cols> names columns absent from the result: %s", missing.data);
+  gw_buf_free(&missing);
+  return bad ? -1 : 0;
 }
 
 static void add_cdata(gw_buf *b, const char *s, size_t n)
@@ -557,7 +598,9 @@ void gw_txn_tabinfo(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
     pthread_mutex_lock(&s->lock);
     int e = gw_store_resolve(s->db, name, s->gen, &t, err, sizeof err);
     pthread_mutex_unlock(&s->lock);
-    if (e == GW_STORE_ERR_NOTABLE)
+    if (e && gw_sess_is_ended(s))
+      gw_reply_set(rp, 35, "Not logged in: the session ended while the catalog was read");
+    else if (e == GW_STORE_ERR_NOTABLE)
       gw_reply_set(rp, 17, "No such table: %.200s", name);
     else if (e)
       gw_reply_set(rp, 1, "tabinfo failed: %s", err);
@@ -599,7 +642,9 @@ void gw_txn_dir(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
   pthread_mutex_lock(&s->lock);
   int e = gw_store_list(s->db, s->gen, dir_entry, &d, err, sizeof err);
   pthread_mutex_unlock(&s->lock);
-  if (e) {
+  if (e && gw_sess_is_ended(s)) {
+    gw_reply_set(rp, 35, "Not logged in: the session ended while the catalog was read");
+  } else if (e) {
     gw_reply_set(rp, 1, "dir failed: %s", err);
   } else if (d.n == 0 && path && *path) {
     gw_reply_set(rp, 15, "No such directory: %.200s", path);

@@ -1,6 +1,7 @@
 /* txn_session: login, logout, and the checks every transaction shares. */
 #include "txn.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,23 +45,55 @@ long gw_txn_user(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
 
 long gw_txn_clear_login(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
 {
-  long u = gw_txn_user(gw, rq, rp);
-  if (u < 0) return -1;
-  if (!gw_auth_check(&gw->cfg.users[u], rq->pswd)) {
+  if (!rq->uid || !*rq->uid) {
+    gw_reply_set(rp, 3, "Missing user id (uid)");
+    return -1;
+  }
+  /* A held uid or address is refused before its password is looked at, so that holding it
+   * tells nothing about the password; unknown uids are held like known ones. */
+  double now = gw_now();
+  double wait = gw_throttle_held(gw->throttle, rq->uid, rq->peer, now);
+  if (wait > 0) {
+    gw_reply_set(rp, 45, "Login throttled: too many failed logins; retry in %.0f s", ceil(wait));
+    return -1;
+  }
+  long u = gw_config_find_user(&gw->cfg, rq->uid);
+  if (!gw_auth_login(&gw->cfg, u, rq->pswd)) {
+    gw_throttle_failed(gw->throttle, rq->uid, rq->peer, now);
     gw_reply_set(rp, 4, "Invalid user id or password");
     return -1;
   }
+  gw_throttle_succeeded(gw->throttle, rq->uid, rq->peer, now);
   return u;
+}
+
+/* A sid as the gateway writes it: decimal digits, no sign or blanks, no leading zero, within
+ * 64 bits. Anything else is refused rather than read as some other number. */
+static int canonical_sid(const char *s, long long *out)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > 19 || strspn(s, "0123456789") != n || (s[0] == '0' && n > 1)) return 0;
+  unsigned long long v = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (9223372036854775807ULL - d) / 10) return 0;
+    v = v * 10 + d;
+  }
+  *out = (long long)v;
+  return 1;
 }
 
 gw_session *gw_txn_session(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
 {
   long u = gw_txn_user(gw, rq, rp);
   if (u < 0) return NULL;
-  char *end = NULL;
-  long long sid = rq->sid ? strtoll(rq->sid, &end, 10) : 0;
-  if (!rq->sid || !*rq->sid || *end) {
-    gw_reply_set(rp, 35, "Not logged in (no valid sid)");
+  if (!rq->sid || !*rq->sid) {
+    gw_reply_set(rp, 35, "Not logged in (no sid)");
+    return NULL;
+  }
+  long long sid;
+  if (!canonical_sid(rq->sid, &sid)) {
+    gw_reply_set(rp, 9, "Invalid value for sid: '%.24s' (the decimal number login gave)", rq->sid);
     return NULL;
   }
   int wrong_password = 0;

@@ -78,7 +78,7 @@ describe("tt-gateway sessions", function()
     assert.are.equal(35, g:scall(s, "dir").rc)
     assert.are.equal(35, g:scall(s, "logout").rc)
     assert.are.equal(35, g:call("dir", { uid = "other1", sid = "1234567890", pswd = s.pswd }).rc)
-    assert.are.equal(35, g:call("dir", { uid = "other1", sid = "abc", pswd = s.pswd }).rc)
+    assert.are.equal(9, g:call("dir", { uid = "other1", sid = "abc", pswd = s.pswd }).rc) -- malformed
     assert.are.equal(35, g:call("dir", { uid = "other1", pswd = s.pswd }).rc)
   end)
 

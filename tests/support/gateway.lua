@@ -104,8 +104,11 @@ end
 function M.import(db, table_name, csv_text, dir)
   local path = (dir or "/tmp") .. "/import-" .. tostring(math.random(1e9)) .. ".csv"
   M.writefile(path, csv_text)
+  -- import makes a new database only when asked to (--create), so ask when there is none
+  local f = io.open(db, "rb")
+  if f then f:close() end
   local out, rc = M.run(q(M.bin) .. " import --db " .. q(db) .. " --table " .. q(table_name) ..
-    " --csv " .. q(path) .. " 2>&1")
+    " --csv " .. q(path) .. (f and "" or " --create") .. " 2>&1")
   os.remove(path)
   return rc, out
 end

@@ -2,6 +2,8 @@
  * bookkeeping. No HTTP: the gateway state is driven directly. */
 #include "config.h"
 #include "gateway.h"
+#include "request.h"
+#include "throttle.h"
 
 #include <crypt.h>
 #include <stdio.h>
@@ -246,6 +248,191 @@ static void test_crypt(void)
   CHECK(!gw_auth_check(&u, "*"));
 }
 
+/* Hashes: weak and unknown schemes are refused at load, a hashed config gets a dummy hash of
+ * the same setting, and an unknown uid costs one crypt(3) like a known hashed one. */
+static void test_hashes(void)
+{
+  char err[512] = "";
+  char *y = gw_auth_make_hash("pw", err, sizeof err);
+  CHECK(y && (strncmp(y, "$y$", 3) == 0 || strncmp(y, "$6$", 3) == 0));
+  CHECK(y && gw_auth_hash_problem(y) == NULL);
+  struct crypt_data data;
+  memset(&data, 0, sizeof data);
+  char *sha = strdup(crypt_r("pw", "$6$saltsalt$", &data));
+  CHECK(gw_auth_hash_problem(sha) == NULL);
+  CHECK(strstr(gw_auth_hash_problem("$1$saltsalt$2vnaRpHa6Jxjz5n83ok8Z0"), "MD5"));
+  CHECK(strstr(gw_auth_hash_problem("abJnggxhB/yWI"), "DES"));
+  CHECK(strstr(gw_auth_hash_problem("$5$saltsalt$abc"), "yescrypt"));
+  CHECK(strstr(gw_auth_hash_problem("$2a$10$abcdefghijklmnopqrstuu"), "yescrypt"));
+  CHECK(strstr(gw_auth_hash_problem("$6$"), "not a valid hash"));
+  CHECK(strstr(gw_auth_hash_problem("$y$garbage"), "not a valid hash"));
+
+  gw_config cfg;
+  char text[1024];
+  snprintf(text, sizeof text,
+           "return { database = 'x', users = { { uid = 'a', password_hash = '%s' },"
+           "{ uid = 'b', password_hash = '%s' } } }",
+           y ? y : "", sha);
+  CHECK(load(text, &cfg, err, sizeof err) == 0);
+  CHECK(cfg.warning == NULL); /* no plain-text password */
+  CHECK(cfg.dummy_hash && y && strncmp(cfg.dummy_hash, y, 3) == 0 &&
+        strcmp(cfg.dummy_hash, y) != 0);
+  unsigned long before = gw_auth_hashes();
+  CHECK(gw_auth_login(&cfg, 0, "pw") == 1);
+  CHECK(gw_auth_hashes() == before + 1);
+  CHECK(gw_auth_login(&cfg, -1, "pw") == 0); /* unknown uid: same work, never a match */
+  CHECK(gw_auth_hashes() == before + 2);
+  CHECK(gw_auth_login(&cfg, -1, NULL) == 0 && gw_auth_hashes() == before + 3);
+  CHECK(gw_auth_login(&cfg, 1, "pw") == 1 && gw_auth_login(&cfg, 1, "px") == 0);
+  gw_config_free(&cfg);
+
+  /* Plain-text only: the real checks are plain compares, and so is the unknown uid's. */
+  CHECK(load("return { database = 'x', users = { { uid = 'a', password = 'p' } },"
+             "groups = { { gid = 'g', owner = 'a', size = 1, member_password = 'm' } } }",
+             &cfg, err, sizeof err) == 0);
+  CHECK(cfg.dummy_hash == NULL);
+  before = gw_auth_hashes();
+  CHECK(gw_auth_login(&cfg, -1, "p") == 0 && gw_auth_hashes() == before);
+  CHECK(cfg.warning && strstr(cfg.warning, "users[1] a") &&
+        strstr(cfg.warning, "groups[1] member_password"));
+  gw_config_free(&cfg);
+
+  struct {
+    const char *hash, *expect;
+  } bad[] = {
+      {"$1$saltsalt$2vnaRpHa6Jxjz5n83ok8Z0", "users[1]: 'password_hash' is an MD5 crypt hash"},
+      {"abJnggxhB/yWI", "users[1]: 'password_hash' is not a modern crypt hash (a DES hash"},
+      {"$5$rounds=5000$x$y", "users[1]: 'password_hash' must be a yescrypt"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text,
+             "return { database = 'x', users = { { uid = 'a', password_hash = '%s' } } }",
+             bad[i].hash);
+    err[0] = '\0';
+    CHECK(load(text, &cfg, err, sizeof err) == -1 && strstr(err, bad[i].expect));
+    if (!strstr(err, bad[i].expect)) fprintf(stderr, "  got: %s\n  want: %s\n", err, bad[i].expect);
+  }
+  free(y);
+  free(sha);
+
+  CHECK(gw_auth_same("abc", "abc") && !gw_auth_same("abc", "abd") && !gw_auth_same("abc", "ab") &&
+        !gw_auth_same("", "a") && gw_auth_same("", ""));
+}
+
+static void test_throttle_config(void)
+{
+  gw_config cfg;
+  char err[512] = "";
+  CHECK(load("return { database = 'x', users = {} }", &cfg, err, sizeof err) == 0);
+  CHECK(cfg.throttle_failures == 5 && cfg.throttle_hold == 60);
+  gw_config_free(&cfg);
+  CHECK(load("return { database = 'x', users = {}, login_throttle = false }", &cfg, err,
+             sizeof err) == 0);
+  CHECK(cfg.throttle_failures == 0);
+  gw_config_free(&cfg);
+  CHECK(load("return { database = 'x', users = {}, login_throttle = { failures = 2, hold = 0.5 } }",
+             &cfg, err, sizeof err) == 0);
+  CHECK(cfg.throttle_failures == 2 && cfg.throttle_hold == 0.5);
+  gw_config_free(&cfg);
+  const char *bad[] = {
+      "login_throttle = 5",
+      "login_throttle = { failures = 0 }",
+      "login_throttle = { failures = 1.5 }",
+      "login_throttle = { hold = 0 }",
+      "login_throttle = { hold = 'x' }",
+      "login_throttle = true",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[256];
+    snprintf(text, sizeof text, "return { database = 'x', users = {}, %s }", bad[i]);
+    err[0] = '\0';
+    CHECK(load(text, &cfg, err, sizeof err) == -1 && strstr(err, "login_throttle"));
+  }
+}
+
+/* The hold rule, with the clock in hand. */
+static void test_throttle(void)
+{
+  gw_throttle *t = gw_throttle_new(3, 10);
+  CHECK(t != NULL);
+  if (!t) return;
+  double now = 1000;
+  CHECK(gw_throttle_held(t, "u", "1.2.3.4", now) == 0);
+  gw_throttle_failed(t, "u", "1.2.3.4", now);
+  gw_throttle_failed(t, "u", "1.2.3.4", now);
+  CHECK(gw_throttle_held(t, "u", NULL, now) == 0);
+  gw_throttle_failed(t, "u", "1.2.3.4", now); /* the third: 1 s */
+  CHECK(gw_throttle_held(t, "u", NULL, now) == 1 && gw_throttle_held(t, NULL, "1.2.3.4", now) == 1);
+  CHECK(gw_throttle_held(t, "v", "5.6.7.8", now) == 0); /* other keys are free */
+  CHECK(gw_throttle_held(t, "u", NULL, now + 1.01) == 0);
+  double waits[] = {2, 4, 8, 10, 10};
+  for (size_t i = 0; i < 5; i++) {
+    now += 20 > waits[i] ? waits[i] + 0.01 : 0; /* past the hold, within the memory */
+    gw_throttle_failed(t, "u", NULL, now);
+    double w = gw_throttle_held(t, "u", NULL, now);
+    CHECK(w > waits[i] - 0.001 && w < waits[i] + 0.001);
+  }
+  gw_throttle_succeeded(t, "u", "1.2.3.4", now); /* clears both */
+  CHECK(gw_throttle_held(t, "u", "1.2.3.4", now) == 0);
+  gw_throttle_failed(t, "u", NULL, now);
+  gw_throttle_failed(t, "u", NULL, now);
+  now += 10.5; /* quiet for longer than the longest hold: forgotten */
+  gw_throttle_failed(t, "u", NULL, now);
+  CHECK(gw_throttle_held(t, "u", NULL, now) == 0);
+  /* Far more keys than slots: the table stays bounded and a fresh key still counts. */
+  char key[32];
+  for (int i = 0; i < 20000; i++) {
+    snprintf(key, sizeof key, "spray%d", i);
+    gw_throttle_failed(t, key, NULL, now);
+  }
+  for (int i = 0; i < 3; i++) gw_throttle_failed(t, "late", NULL, now);
+  CHECK(gw_throttle_held(t, "late", NULL, now) > 0);
+  gw_throttle_free(t);
+  CHECK(gw_throttle_held(NULL, "u", "a", now) == 0); /* off */
+  gw_throttle_failed(NULL, "u", "a", now);
+}
+
+/* Messages and escaping always give well-formed UTF-8, cut on character boundaries. */
+static int valid_utf8(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n;) {
+    size_t l = gw_utf8_len(s, i, n);
+    if (!l) return 0;
+    i += l;
+  }
+  return 1;
+}
+
+static void test_utf8(void)
+{
+  CHECK(gw_utf8_len("a", 0, 1) == 1 && gw_utf8_len("\xc3\xa9", 0, 2) == 2);
+  CHECK(gw_utf8_len("\xc3", 0, 1) == 0 && gw_utf8_len("\xc0\xaf", 0, 2) == 0); /* overlong */
+  CHECK(gw_utf8_len("\xed\xa0\x80", 0, 3) == 0);                               /* surrogate */
+  CHECK(gw_utf8_len("\xf4\x90\x80\x80", 0, 4) == 0);                           /* > U+10FFFF */
+  CHECK(gw_utf8_len("\xef\xbf\xbf", 0, 3) == 0 && gw_utf8_len("\xef\xbf\xbd", 0, 3) == 3);
+  CHECK(gw_utf8_len("\xf0\x9f\x98\x80", 0, 4) == 4);
+  CHECK(gw_utf8_cut("ab\xc3\xa9", 4) == 4 && gw_utf8_cut("ab\xc3", 3) == 2);
+  CHECK(gw_utf8_cut("a\xf0\x9f\x98", 4) == 1 && gw_utf8_cut("abc", 3) == 3);
+
+  gw_buf b = {0};
+  gw_buf_xml(&b, "x\xff<\xc3\xa9\xc3", 6);
+  CHECK(b.len && strcmp(b.data, "x\xef\xbf\xbd&lt;\xc3\xa9\xef\xbf\xbd") == 0);
+  gw_buf_free(&b);
+
+  gw_reply rp = {0};
+  gw_reply_set(&rp, 7, "bad '%s'\nsecond line\r\n", "l\xffogin");
+  CHECK(rp.msg.data && strcmp(rp.msg.data, "bad 'l\xef\xbf\xbdogin' second line") == 0);
+  /* 2-byte characters: the 1023-byte cut falls inside the 512th, which goes. */
+  char big[3000];
+  for (size_t i = 0; i + 2 < sizeof big; i += 2) memcpy(big + i, "\xc3\xa9", 2);
+  big[sizeof big - 2] = '\0';
+  gw_reply_set(&rp, 2, "%s", big);
+  CHECK(rp.msg.len == 1022 && valid_utf8(rp.msg.data, rp.msg.len));
+  gw_reply_set(&rp, 2, "x%s", big); /* from an odd offset the cut is on a boundary */
+  CHECK(rp.msg.len == 1023 && valid_utf8(rp.msg.data, rp.msg.len));
+  gw_reply_free(&rp);
+}
+
 static void test_sessions(void)
 {
   char text[512], err[512] = "";
@@ -305,6 +492,30 @@ static void test_sessions(void)
   CHECK(gw.sessions[m0] == NULL);
   pthread_mutex_unlock(&gw.lock);
 
+  /* Tokens: the documented shapes, never repeated (128 bits of session password). */
+  {
+    enum { N = 200 };
+    static int64_t sids[N];
+    static char encs[N][40];
+    int shaped = 1, distinct = 1;
+    for (int i = 0; i < N; i++) {
+      gw_session *t;
+      if (gw_sess_create(&gw, 0, &t, err, sizeof err)) {
+        shaped = 0;
+        break;
+      }
+      sids[i] = t->sid;
+      snprintf(encs[i], sizeof encs[i], "%s", t->enc);
+      shaped &= t->sid >= 1000000000 && t->sid <= 9999999999 && strlen(t->enc) == 34 &&
+                strncmp(t->enc, "__", 2) == 0 && strspn(t->enc + 2, "0123456789abcdef") == 32;
+      t->refs = 1;
+      gw_sess_release(&gw, t);
+      for (int k = 0; k < i; k++) distinct &= sids[k] != sids[i] && strcmp(encs[k], encs[i]);
+    }
+    CHECK(shaped);
+    CHECK(distinct);
+  }
+
   /* Two sessions never share a sid. */
   gw_session *x, *y;
   CHECK(gw_sess_create(&gw, 0, &x, err, sizeof err) == 0);
@@ -331,7 +542,13 @@ int main(void)
   test_inject_threads();
   printf("limits and inject: done\n");
   test_crypt();
-  printf("crypt: done\n");
+  test_hashes();
+  printf("crypt and hashes: done\n");
+  test_throttle_config();
+  test_throttle();
+  printf("throttle: done\n");
+  test_utf8();
+  printf("utf-8: done\n");
   test_sessions();
   printf("sessions: done\n");
   char cmd[128];

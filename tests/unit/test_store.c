@@ -747,6 +747,58 @@ static void remove_tree(void)
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* Issue 10, items 13 and 14: a value SQLite cannot store is an error, never N/A, and the
+ * import command leaves files that are not gateway databases (or do not exist) alone. */
+static void test_import_safety(void)
+{
+  int p0 = passed, f0 = failed;
+  char err[512] = "";
+  sqlite3 *db = open_db("big.db");
+  /* SQLite's limit on one value lowered to 1000 bytes stands in for the 1e9 of a real file. */
+  sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 1000);
+  char csv[4096];
+  snprintf(csv, sizeof csv, "id:i,t:a\n1,ok\n2,%02000d\n", 7);
+  CHECK_ERR(import_str(db, "test.big", csv, err, sizeof err) == GW_STORE_ERR_INPUT);
+  CHECK_ERR(strstr(err, "line 3, column 2 (t): a value of 2000 bytes") != NULL);
+  CHECK_STR(q(db, "SELECT count(*) FROM tt_catalog WHERE name = 'test.big'"), "0");
+  sqlite3_close(db);
+
+  const char *ok = write_file("ok.csv", "a:i\n1\n", 6);
+  sqlite3 *out = NULL;
+  const char *missing = tmp_path("missing.db");
+  unlink(missing);
+  CHECK_ERR(gw_store_import_file(missing, 0, "t.x", ok, 0, &out, err, sizeof err) ==
+            GW_STORE_ERR_IO);
+  CHECK(access(missing, F_OK) != 0);
+  /* A bad CSV with --create: nothing is made. */
+  const char *bad = write_file("bad.csv", "a:i\nx\n", 6);
+  CHECK(gw_store_import_file(missing, 1, "t.x", bad, 0, &out, err, sizeof err) ==
+        GW_STORE_ERR_INPUT);
+  CHECK(access(missing, F_OK) != 0);
+  CHECK_ERR(gw_store_import_file(missing, 1, "t.x", ok, 0, &out, err, sizeof err) == 0);
+  CHECK_STR(q(out, "SELECT nrows FROM tt_catalog WHERE name = 't.x'"), "1");
+  sqlite3_close(out);
+  /* Another program's SQLite file is refused, --create or not, and left as it was. */
+  const char *other = tmp_path("other.db");
+  unlink(other);
+  sqlite3 *o = NULL;
+  sqlite3_open(other, &o);
+  sqlite3_exec(o, "CREATE TABLE people(name)", NULL, NULL, NULL);
+  sqlite3_close(o);
+  CHECK_ERR(gw_store_import_file(other, 1, "t.x", ok, 0, &out, err, sizeof err) == GW_STORE_ERR_IO);
+  CHECK_ERR(strstr(err, "not a tt-gateway one") != NULL);
+  sqlite3_open(other, &o);
+  CHECK_STR(q(o, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'tt_%%'"), "0");
+  CHECK_STR(q(o, "PRAGMA journal_mode"), "delete");
+  sqlite3_close(o);
+  /* A record past the cap. */
+  const char *wide = write_file("wide.csv", "a\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", 43);
+  CHECK_ERR(gw_store_import_file(missing, 0, "t.y", wide, 16, &out, err, sizeof err) ==
+            GW_STORE_ERR_INPUT);
+  CHECK_ERR(strstr(err, "a record longer than 16 bytes") != NULL);
+  group("import safety", p0, f0);
+}
+
 int main(void)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/test_store.XXXXXX");
@@ -762,6 +814,7 @@ int main(void)
   test_lonely_and_index();
   test_gc();
   test_demo();
+  test_import_safety();
   printf("%d passed, %d failed\n", passed, failed);
   if (failed)
     fprintf(stderr, "files kept in %s\n", tmpdir);
