@@ -12,10 +12,11 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "luadir.h"
 #include "tenten_core.h"
 
 #ifndef TT_VERSION
-#define TT_VERSION "0.1.0"
+#error "TT_VERSION must be defined (CMake passes the project's version)"
 #endif
 
 #define PROGNAME         "tt-lua"
@@ -36,11 +37,44 @@ static const char usage_text[] = "usage: " PROGNAME " [options] [script [args]]\
                                  "  -i        enter interactive mode after executing 'script'\n"
                                  "  -l mod    require library 'mod' into global 'mod'\n"
                                  "  -l g=mod  require library 'mod' into global 'g'\n"
-                                 "  -v        show version information\n"
+                                 "  -v        show version information (also --version)\n"
+                                 "  -h        show tt-lua's help and exit (also --help)\n"
                                  "  -E        ignore environment variables\n"
                                  "  -W        turn warnings on\n"
                                  "  --        stop handling options\n"
                                  "  -         stop handling options and execute stdin\n";
+
+/* --help: the options, the environment tenten reads, and (appended) the Lua directory in use. */
+static const char help_text[] =
+    "usage: " PROGNAME " [options] [script [args]]\n"
+    "\n"
+    "tt-lua runs a Lua 5.4 script with the tenten module built in (require \"tenten\"). The\n"
+    "script runs as a task under require(\"tenten\").run, so blocking calls suspend only\n"
+    "their task. SIGINT or SIGTERM cancels every task and releases pool IDs (exit 130).\n"
+    "\n"
+    "Options:\n"
+    "  -e stat      execute string 'stat' (before the script, outside any task)\n"
+    "  -i           enter interactive mode after executing 'script'\n"
+    "  -l mod       require library 'mod' into global 'mod'\n"
+    "  -l g=mod     require library 'mod' into global 'g'\n"
+    "  -v           show version information (also --version)\n"
+    "  -h, --help   show this help and exit\n"
+    "  -E           ignore environment variables (LUA_*, TT_LUA_DIR)\n"
+    "  -W           turn warnings on\n"
+    "  --           stop handling options\n"
+    "  -            stop handling options and execute stdin\n"
+    "\n"
+    "Environment:\n"
+    "  TT_GATEWAY   gateway URL, when a call does not give one\n"
+    "  TT_USER      user id (the pool owner for pools), when a call does not give one\n"
+    "  TT_PASSWORD  that user's password, when a call does not give one\n"
+    "  TT_GROUP     SAM group for pools and pool sessions, when a call does not give one\n"
+    "  TT_LUA_DIR   directory of tenten's Lua files, instead of the one found next to\n"
+    "               tt-lua (<bin>/../share/lua/5.4, or the source tree for a build)\n"
+    "  LUA_INIT, LUA_INIT_5_4, LUA_PATH, LUA_CPATH  as for the stock lua\n"
+    "\n"
+    "Exit status: 0 done, 1 an uncaught error, 130 interrupted.\n"
+    "See tt-lua(1) and docs/guide.md.\n";
 
 /* Runs the main chunk inside the task: errors keep their value (the scheduler and run() see
  * exactly what the chunk raised) while `record` notes the traceback of the task's own stack,
@@ -57,7 +91,7 @@ static const char wrap_src[] =
 
 typedef struct options {
   int script; /* argv index of the script; argc when there is none */
-  int has_e, has_i, has_v, has_E;
+  int has_e, has_i, has_v, has_E, has_h;
   int bad; /* argv index of an invalid option, 0 when all are fine */
 } options;
 
@@ -79,6 +113,14 @@ static void parse_args(int argc, char **argv, options *o)
     char c = a[1];
     if (c == '\0') break; /* "-": the script is stdin */
     if (c == '-') {
+      if (strcmp(a, "--help") == 0) {
+        o->has_h = 1;
+        continue;
+      }
+      if (strcmp(a, "--version") == 0) {
+        o->has_v = 1;
+        continue;
+      }
       if (a[2] != '\0') {
         o->bad = i;
         return;
@@ -95,11 +137,12 @@ static void parse_args(int argc, char **argv, options *o)
       if (a[2] == '\0') i++;
       continue;
     }
-    if (a[2] != '\0' || !strchr("EWiv", c)) {
+    if (a[2] != '\0' || !strchr("EWhiv", c)) {
       o->bad = i;
       return;
     }
     if (c == 'E') o->has_E = 1;
+    if (c == 'h') o->has_h = 1;
     if (c == 'i') o->has_i = o->has_v = 1;
     if (c == 'v') o->has_v = 1;
   }
@@ -331,14 +374,23 @@ static int run_options(lua_State *L, char **argv, int script)
   return LUA_OK;
 }
 
-/* Where the Lua half of tenten lives: $TT_LUA_DIR, else a source tree that has it, else the
- * install location. */
-static const char *lua_dir(int noenv)
+/* Where the Lua half of tenten lives: $TT_LUA_DIR (unless -E), else the source tree for a
+ * binary in its build directory, else next to the executable (runtime/common/luadir.c). */
+static const char *lua_dir(lua_State *L, int noenv, const char **origin)
 {
-  const char *env = noenv ? NULL : getenv("TT_LUA_DIR");
-  if (env && *env) return env;
-  if (access(TT_LUA_SRC_DIR "/tenten/init.lua", R_OK) == 0) return TT_LUA_SRC_DIR;
-  return TT_LUA_INSTALL_DIR;
+  char dir[4096];
+  if (tt_luadir_find(!noenv, dir, sizeof dir, origin))
+    luaL_error(L, "the path of tenten's Lua directory is too long");
+  return lua_pushstring(L, dir);
+}
+
+static void print_help(lua_State *L, int noenv)
+{
+  const char *origin;
+  const char *dir = lua_dir(L, noenv, &origin);
+  printf("%s\n" PROGNAME " " TT_VERSION ", Lua files in %s (%s)\n", help_text, dir, origin);
+  fflush(stdout);
+  lua_pop(L, 1);
 }
 
 static void setup_tenten(lua_State *L, int noenv)
@@ -348,8 +400,9 @@ static void setup_tenten(lua_State *L, int noenv)
   lua_pushcfunction(L, luaopen_tenten_core);
   lua_setfield(L, -2, "tenten.core");
   lua_pop(L, 1);
-  const char *dir = lua_dir(noenv);
+  const char *dir = lua_dir(L, noenv, NULL);
   lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
+  lua_remove(L, -2);
   lua_getfield(L, -2, "path");
   lua_concat(L, 2);
   lua_setfield(L, -2, "path");
@@ -636,6 +689,11 @@ static int pmain(lua_State *L)
   if (o.bad) {
     print_usage(argv[o.bad]);
     lua_pushinteger(L, EXIT_FAILURE);
+    return 1;
+  }
+  if (o.has_h) {
+    print_help(L, o.has_E);
+    lua_pushinteger(L, EXIT_SUCCESS);
     return 1;
   }
   if (o.has_v) print_version();

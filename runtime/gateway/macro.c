@@ -1,6 +1,8 @@
 /* macro: compile Macro Language ops to SQL by calling the Lua compiler from C. */
 #include "macro.h"
 
+#include "luadir.h"
+
 #include <lauxlib.h>
 #include <lualib.h>
 #include <math.h>
@@ -26,14 +28,6 @@ typedef struct resolve_ctx {
   int64_t gen;
 } resolve_ctx;
 
-static const char *lua_dir(void)
-{
-  const char *env = getenv("TT_LUA_DIR");
-  if (env && *env) return env;
-  if (access(TT_LUA_SRC_DIR "/tenten/macro.lua", R_OK) == 0) return TT_LUA_SRC_DIR;
-  return TT_LUA_INSTALL_DIR;
-}
-
 static lua_State *new_state(char *err, size_t errlen)
 {
   lua_State *L = luaL_newstate();
@@ -42,7 +36,14 @@ static lua_State *new_state(char *err, size_t errlen)
     return NULL;
   }
   luaL_openlibs(L);
-  const char *dir = lua_dir();
+  /* The compiler's files: $TT_LUA_DIR, the source tree for a build-tree binary, else next to
+   * the executable (runtime/common/luadir.c). */
+  char dir[4096];
+  if (tt_luadir_find(1, dir, sizeof dir, NULL)) {
+    snprintf(err, errlen, "cannot load the macro compiler: its directory's path is too long");
+    lua_close(L);
+    return NULL;
+  }
   lua_getglobal(L, "package");
   lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
   lua_getfield(L, -2, "path");

@@ -89,6 +89,44 @@ describe("tt-lua", function()
       assert.equal(0, rc)
       assert.truthy(out:find("tt%-lua 0%.1%.0\nafter\n$"), out)
     end)
+
+    it("is also spelled --version", function()
+      local out, rc, err = ttlua("--version")
+      assert.equal(0, rc, err)
+      assert.equal(ttlua("-v"), out)
+    end)
+  end)
+
+  describe("-h and --help", function()
+    it("print tenten's usage, environment and Lua directory on stdout, exit 0", function()
+      for _, flag in ipairs { "-h", "--help" } do
+        local out, rc, err = ttlua(flag)
+        assert.equal(0, rc, err)
+        assert.equal("", err)
+        assert.truthy(out:find("^usage: tt%-lua %[options%] %[script %[args%]%]\n"), out)
+        for _, name in ipairs { "TT_GATEWAY", "TT_USER", "TT_PASSWORD", "TT_GROUP", "TT_LUA_DIR" } do
+          assert.truthy(out:find("\n  " .. name .. " ", 1, true), name .. " missing:\n" .. out)
+        end
+        for _, opt in ipairs { "-e stat", "-l mod", "-i", "-v", "-E", "-W", "--help" } do
+          assert.truthy(out:find(opt, 1, true), opt .. " missing:\n" .. out)
+        end
+        -- this binary runs from its build directory: the source tree's lua/
+        assert.truthy(out:find("\ntt-lua 0.1.0, Lua files in " .. source .. "/lua (build tree)\n", 1, true), out)
+      end
+    end)
+
+    it("name TT_LUA_DIR when it is set, unless -E", function()
+      local out = ttlua("--help", { env = "TT_LUA_DIR=/somewhere/lua" })
+      assert.truthy(out:find("Lua files in /somewhere/lua (TT_LUA_DIR)\n", 1, true), out)
+      out = ttlua("-E -h", { env = "TT_LUA_DIR=/somewhere/lua" })
+      assert.truthy(out:find("(build tree)\n", 1, true), out)
+    end)
+
+    it("run nothing else", function()
+      local out, rc = ttlua("-e 'print(\"@@e ran\")' --help " .. q(script("never.lua", "print('@@script ran')\n")))
+      assert.equal(0, rc)
+      assert.is_nil(out:find("@@", 1, true), out)
+    end)
   end)
 
   describe("-e", function()
