@@ -2,6 +2,7 @@
 -- a failure into an error object. Parameters go in the query string, POST with text/xml.
 local core = require "tenten.core"
 local errors = require "tenten.errors"
+local retry = require "tenten.retry"
 local sched = require "tenten.sched"
 
 local A = {}
@@ -9,10 +10,8 @@ local A = {}
 -- The order parameters appear in on the wire (after api and apiversion).
 local ORDER = { "uid", "pswd", "sid", "kill", "gid" }
 
--- Transactions that must not run twice for one call: each goes on a new connection, so
--- libcurl never re-sends it after a reset (core.request's `idempotent = false`).
-A.NOT_IDEMPOTENT = { getuid = true, login = true, reluid = true, logout = true, warmpool = true,
-  flushpool = true, resetpool = true }
+-- Transactions that must not run twice for one call (retry.lua owns the list).
+A.NOT_IDEMPOTENT = retry.NOT_IDEMPOTENT
 
 -- Default stall limits, seconds without a byte before E_TIMEOUT, per kind of transaction. A
 -- query may compute for many minutes before its first byte; a page or a small call should not.
@@ -67,19 +66,37 @@ local function log(conn, url, body, reply, err, started, req)
   f:flush()
 end
 
+-- Once a signal interrupted the run, every exchange together gets retry.GRACE seconds from
+-- the first one after it: the time left, or nil while no signal came.
+local grace_end
+local function grace_left()
+  if core.interrupted() == 0 then return nil end
+  grace_end = grace_end or core.now() + retry.GRACE
+  return grace_end - core.now()
+end
+
 -- Start one transaction without waiting for it.
 function A.begin(conn, api, params, body)
   local url = url_for(conn, api, params)
-  return {
-    conn = conn, api = api, uid = params.uid, url = url, body = body, started = core.now(),
-    future = sched.start {
-      url = url, body = body,
-      connect_timeout = conn.connect_timeout, timeout = conn.total_timeout,
-      cafile = conn.cafile, proxy = conn.proxy, insecure = conn.insecure,
-      reuse = conn.reuse ~= false, keep_raw = conn.log ~= nil,
-      idempotent = not A.NOT_IDEMPOTENT[api], stall = (conn.stall or A.STALL)[STALL_KIND[api] or "call"],
-    },
+  local h = { conn = conn, api = api, uid = params.uid, url = url, body = body, started = core.now() }
+  local connect, total = conn.connect_timeout, conn.total_timeout
+  local left = grace_left()
+  if left then
+    if left <= 0 then
+      h.future = sched.future()
+      h.future:set(nil, { code = errors.E_INTERRUPTED, msg = "interrupted: no time left to ask" })
+      return h
+    end
+    connect, total = math.min(connect or left, left), math.min(total or left, left)
+  end
+  h.future = sched.start {
+    url = url, body = body,
+    connect_timeout = connect, timeout = total,
+    cafile = conn.cafile, proxy = conn.proxy, insecure = conn.insecure,
+    reuse = conn.reuse ~= false, keep_raw = conn.log ~= nil,
+    idempotent = not A.NOT_IDEMPOTENT[api], stall = (conn.stall or A.STALL)[STALL_KIND[api] or "call"],
   }
+  return h
 end
 
 -- Wait for a started transaction: the reply (rc 0), or nil, an error object and the reply.
@@ -92,8 +109,12 @@ function A.wait(h)
   return reply
 end
 
--- Run one transaction. Returns the reply (rc 0), or nil and an error object.
+-- Run one transaction. Returns the reply (rc 0), or nil and an error object. A read that
+-- fails transiently is asked again (retry.lua; the connection's `retries`).
 function A.try(conn, api, params, body)
+  if retry.READS[api] then
+    return retry.run(api, retry.read_limits(conn), function() return A.wait(A.begin(conn, api, params, body)) end)
+  end
   return A.wait(A.begin(conn, api, params, body))
 end
 
@@ -142,6 +163,8 @@ function A.conn(fname, opts)
   end
   if opts.reuse_connection ~= nil then conn.reuse = opts.reuse_connection and true or false end
   conn.stall = A.stall(fname, opts.stall)
+  conn.retries = retry.retries(opts.retries, fname, 3)
+  conn.backoff = retry.backoff(opts.backoff, fname, 3)
   local lf = opts.logfile
   if type(lf) == "string" then
     conn.log = assert(io.open(lf, "a"))

@@ -26,7 +26,15 @@ end
 -- Tasks
 T.spawn = sched.spawn
 T.sleep = sched.sleep
-T.run = sched.run
+-- tenten.run: sched.run, then one more ask for every ID whose release failed (the pools' "to
+-- release" lists), whether fn succeeded or not. After a signal the interrupt did that already.
+function T.run(fn, ...)
+  if type(fn) ~= "function" then errors.arg("tenten.run", "fn", "a function", fn, 2) end
+  local res = table.pack(pcall(sched.run, fn, ...))
+  if core.interrupted() == 0 then session.release_pending() end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
 T.wait_all = sched.wait_all
 T.parallel = sched.parallel
 T.now = core.now
@@ -119,7 +127,7 @@ function T.warmpool(url, owner, password, group, queries, logfile)
   local uids = {}
   local _release <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
     for _, uid in ipairs(uids) do
-      api.try(conn, "reluid", { uid = uid, pswd = o.password, gid = o.group })
+      pcall(api.try, conn, "reluid", { uid = uid, pswd = o.password, gid = o.group }) -- never raises
     end
   end })
   local limits = retry.limits({})

@@ -4,8 +4,10 @@
 -- already waiting. A released ID goes straight to the next waiter of this process, still
 -- logged in, with no reluid/getuid round trip. Only when no ID is free here does the pool ask
 -- the platform, and then one poller asks for all waiters, every `wait` seconds while the
--- platform answers "System is busy" (rc 38), after a back-off while it throttles or is
--- unavailable (rc 45, 41; the policy is retry.lua's).
+-- platform answers "System is busy" (rc 38), after a back-off while the answer is transient
+-- (retry.lua decides which answers are). An ID whose reluid keeps failing is never dropped:
+-- it stays on the "to release" list, asked again before the next getuid and at the end of
+-- the run (tenten.run, a signal).
 local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
@@ -17,7 +19,17 @@ local Pool = {}
 Pool.__index = Pool
 Pool.__name = "tenten.pool"
 
-local pools = {} -- "gateway|owner|group" -> pool
+local pools = {} -- "gateway|owner|group|fingerprint of the password" -> pool
+
+-- A fingerprint of a password for the pools' key, so two passwords never share a pool and the
+-- key never shows one: FNV-1a (64 bits) over a salt drawn per process and the password.
+local SALT = string.format("%x%x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+local function fingerprint(password)
+  local h = -3750763034362895579 -- the FNV-1a 64-bit offset basis, 0xcbf29ce484222325
+  local text = SALT .. password
+  for i = 1, #text do h = (h ~ text:byte(i)) * 1099511628211 end
+  return string.format("%016x", h)
+end
 
 local function check(opts, key, kind, fname)
   local v = opts[key]
@@ -25,7 +37,7 @@ local function check(opts, key, kind, fname)
   return v
 end
 
--- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, retry =,
+-- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, retry =, retries =,
 --              acquire_timeout =, backoff =, member_password =, timeout =, logfile = ... }
 function P.get(opts, fname)
   fname = fname or "tenten.pool"
@@ -34,7 +46,7 @@ function P.get(opts, fname)
     if type(opts[k]) ~= "string" then errors.arg(fname, k, "a string", opts[k], 3) end
   end
   local conn = api.conn(fname, opts)
-  local key = conn.gateway .. "|" .. opts.owner .. "|" .. opts.group
+  local key = conn.gateway .. "|" .. opts.owner .. "|" .. opts.group .. "|" .. fingerprint(opts.password)
   local pool = pools[key]
   if pool then return pool end
   local size = check(opts, "size", "number", fname)
@@ -53,9 +65,11 @@ function P.get(opts, fname)
     acquire_timeout = check(opts, "acquire_timeout", "number", fname),
     held = {},       -- uid -> member { uid, sid, enc, leased }
     nheld = 0, nbusy = 0,
+    -- uid -> member: IDs no longer used but not yet given back (a reluid in flight, or failed)
+    unreleased = {}, nfailed = 0,
     waiters = { head = 1, tail = 0 },
     nwaiting = 0,
-    acquisitions = 0, timeouts = 0, max_wait = 0, handoffs = 0,
+    acquisitions = 0, timeouts = 0, max_wait = 0, handoffs = 0, release_failures = 0,
   }, Pool)
   pools[key] = pool
   return pool
@@ -97,9 +111,9 @@ local function fail_waiters(self, err)
   end
 end
 
--- Give an ID back to the platform. The member's own session credentials when it has a
--- session, else its clear password (the platform accepts both).
-local function reluid(self, member)
+-- One reluid ask: the member's own session credentials when it has a session, else its clear
+-- password (the platform accepts both).
+local function reluid_once(self, member)
   local params = { uid = member.uid, gid = self.group }
   if member.sid then
     params.sid, params.pswd = member.sid, member.enc
@@ -111,9 +125,67 @@ local function reluid(self, member)
     -- the session is gone already: the clear password still releases the ID
     ok, err = api.try(self.conn, "reluid", { uid = member.uid, gid = self.group, pswd = self.member_password })
   end
-  self.held[member.uid] = nil
-  self.nheld = self.nheld - 1
   return ok, err
+end
+
+-- Mark a member that is not given back yet as failed (on the "to release" list) or not.
+local function set_failed(self, member, failed)
+  if (member.release_failed or false) ~= failed then
+    member.release_failed = failed
+    self.nfailed = self.nfailed + (failed and 1 or -1)
+  end
+end
+
+local function forget(self, member)
+  set_failed(self, member, false)
+  self.unreleased[member.uid] = nil
+end
+
+local function note_failure(self, err)
+  self.release_failures = self.release_failures + 1
+  self.last_release_error = err
+end
+
+-- Give an ID back to the platform, asking up to `attempts` times while the failure is
+-- transient (reluid is safe to repeat: releasing a free ID is rc 0). An ID still not given
+-- back stays on the "to release" list; one the platform refuses for good (not a member, bad
+-- credentials) is dropped. Returns true, or nil and the last error.
+local function give_back(self, member, attempts)
+  if self.held[member.uid] == member then
+    self.held[member.uid] = nil
+    self.nheld = self.nheld - 1
+  end
+  self.unreleased[member.uid] = member
+  member.releasing = true
+  -- a task cancelled in the middle leaves the member on the list, for a later ask
+  local done = false
+  local _guard <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+    member.releasing = false
+    if not done then set_failed(self, member, true) end
+  end })
+  local ok, err = retry.run("reluid", { attempts = attempts, backoff = self.backoff },
+    function() return reluid_once(self, member) end)
+  done = true
+  if ok then
+    forget(self, member)
+    return true
+  end
+  note_failure(self, err)
+  if retry.kind("reluid", err) == "transient" then
+    set_failed(self, member, true)
+  else
+    forget(self, member)
+  end
+  return nil, err
+end
+
+-- Ask once more for every ID on the "to release" list (not those a task is releasing now).
+local function retry_unreleased(self)
+  local list = {}
+  for _, m in pairs(self.unreleased) do
+    if not m.releasing then list[#list + 1] = m end
+  end
+  for _, m in ipairs(list) do give_back(self, m, 1) end
 end
 
 -- The retry limits of a member's login that started at `started`: the pool's own.
@@ -139,27 +211,37 @@ local function count_attempt(self, counter, limit, make_err)
   end
 end
 
--- The poller: one per pool, alive while anyone waits and the pool may hold more IDs.
+-- One getuid: a member, or nil and an error object (E_XML for a reply without its <uid>).
+local function getuid(self)
+  local reply, err = api.try(self.conn, "getuid", owner_params(self))
+  if not reply then return nil, err end
+  local uid = reply:field("uid")
+  if type(uid) ~= "string" or uid == "" then
+    return nil, errors.new(errors.E_XML, "a getuid reply without its <uid>", "getuid", self.owner)
+  end
+  return { uid = uid }
+end
+
+-- The poller's loop: one per pool, alive while anyone waits and the pool may hold more IDs.
 local function fetch(self)
   local streak = 0 -- transient answers in a row, for the back-off
   while self.nwaiting > 0 and self.nheld < self.size do
-    local reply, err = api.try(self.conn, "getuid", owner_params(self))
-    local kind = not reply and retry.kind("getuid", err)
-    if reply then
+    if self.nfailed > 0 then retry_unreleased(self) end
+    local member, err = getuid(self)
+    local kind = not member and retry.kind("getuid", err)
+    if member then
       streak = 0
-      local member = { uid = reply:field("uid") }
       self.held[member.uid] = member
       self.nheld = self.nheld + 1
       local w = pop_waiter(self)
       if w then
         give(self, w, member)
       else
-        reluid(self, member) -- everyone stopped waiting meanwhile
+        give_back(self, member, 1) -- everyone stopped waiting meanwhile
       end
     elseif kind then
       -- Count the attempt against every waiter; the ones out of attempts give up: with
       -- E_POOL_TIMEOUT while the pool is busy, with the platform's own answer otherwise.
-      local pause
       if kind == "busy" then
         streak = 0
         count_attempt(self, "attempts", self.retry, function(w)
@@ -168,23 +250,48 @@ local function fetch(self)
             string.format("no ID of pool %s after %d attempts: %s", self.group, w.attempts, err.msg),
             "getuid", self.owner)
         end)
-        pause = self.wait
       else
         streak = streak + 1
         count_attempt(self, "failures", self.attempts, function() return err end)
-        pause = retry.delay(streak, self.backoff)
       end
       if self.nwaiting > 0 then
         -- Sleep, or less if the last waiter is served (or leaves) meanwhile.
         self.wakeup = sched.future()
-        self.wakeup:wait(pause)
+        self.wakeup:wait(retry.pause(kind, streak, self.wait, self.backoff))
         self.wakeup = nil
       end
     else
       fail_waiters(self, err) -- bad credentials, not the owner: nobody will get an ID
     end
   end
-  self.poller = nil
+end
+
+-- Start the poller. Whatever ends it, even an error of its own, it clears itself, so the next
+-- acquire starts a new one; an error also fails the waiters, who would otherwise wait for ever.
+local function start_poller(self)
+  local task
+  task = sched.spawn(function()
+    local ok, err = pcall(fetch, self)
+    if self.poller == task then self.poller = nil end
+    if not ok then
+      if not errors.is_error(err) then
+        err = errors.new(errors.E_CANCELLED, "the pool's poller failed: " .. tostring(err), "getuid", self.owner)
+      end
+      fail_waiters(self, err)
+    end
+  end)
+  task.observed = true
+  self.poller = task
+  return task
+end
+
+-- Whether a poller runs; one cancelled (a signal, a cancelled run) never cleared itself.
+local function poller_alive(self)
+  local t = self.poller
+  if t and (t.status == "done" or t.status == "failed" or t.status == "cancelled") then
+    self.poller = nil
+  end
+  return self.poller ~= nil
 end
 
 -- Lease a member: { uid, sid, enc } (sid set when it is still logged in from a release).
@@ -196,12 +303,9 @@ function Pool:acquire(timeout)
   q.tail = q.tail + 1
   q[q.tail] = w
   self.nwaiting = self.nwaiting + 1
-  if not self.poller and self.nheld < self.size then
-    self.poller = sched.spawn(fetch, self)
-    self.poller.observed = true
-  end
+  if not poller_alive(self) and self.nheld < self.size then start_poller(self) end
   -- If the waiting task is cancelled, leave the queue, and give back a member that arrived
-  -- just before the cancel: nobody else would ever release it.
+  -- just before the cancel: nobody else would ever release it. Never raises (a close handler).
   local returned = false
   local _guard <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
     if returned then return end
@@ -210,7 +314,7 @@ function Pool:acquire(timeout)
       self.nwaiting = self.nwaiting - 1
       if self.nwaiting == 0 and self.wakeup then self.wakeup:set() end
     elseif w.future.done and w.future.result[1] then
-      self:release(w.future.result[1])
+      pcall(self.release, self, w.future.result[1])
     end
   end })
   local done, member, err = w.future:wait(timeout)
@@ -227,24 +331,25 @@ function Pool:acquire(timeout)
   return member
 end
 
--- Return a leased member: to the next waiter here, or to the platform.
+-- Return a leased member: to the next waiter here, or to the platform. Returns true, or nil
+-- and the error of a reluid that failed (the ID is then on the "to release" list, or was
+-- refused for good). After a signal nothing is asked here: the interrupt releases everything
+-- at once, within its grace time.
 function Pool:release(member)
-  if not member.leased then return end
+  if not member.leased then return true end
   member.leased = false
   self.nbusy = self.nbusy - 1
+  if core.interrupted() > 0 then return true end
   local w = pop_waiter(self)
   if w then
     self.handoffs = self.handoffs + 1
     give(self, w, member)
     return true
   end
-  local ok, err = reluid(self, member)
-  if not ok then return nil, err end
+  local ok, err = give_back(self, member, retry.RELEASE_ATTEMPTS)
   -- Someone may have started waiting while the reluid was in flight.
-  if self.nwaiting > 0 and not self.poller then
-    self.poller = sched.spawn(fetch, self)
-    self.poller.observed = true
-  end
+  if self.nwaiting > 0 and not poller_alive(self) and self.nheld < self.size then start_poller(self) end
+  if not ok then return nil, err end
   return true
 end
 
@@ -253,24 +358,54 @@ function Pool:stats()
     total = self.nheld, busy = self.nbusy, idle = self.nheld - self.nbusy, waiting = self.nwaiting,
     max_wait = self.max_wait, acquisitions = self.acquisitions, timeouts = self.timeouts,
     handoffs = self.handoffs, size = self.size ~= math.huge and self.size or nil,
+    to_release = self.nfailed, release_failures = self.release_failures,
   }
 end
 
--- Give every held ID back (used when a signal ends the program).
+-- Ask once more for every ID on the "to release" list (tenten.run does this at its end).
+-- Returns how many are still not given back.
+function Pool:release_pending()
+  retry_unreleased(self)
+  return self.nfailed
+end
+
+-- Give every ID back at once, each with one reluid by its clear password, all in flight
+-- together (used when a signal ends the program; api.lua bounds the time they get).
 function Pool:release_all()
   fail_waiters(self, errors.new(errors.E_INTERRUPTED, "interrupted", "getuid", self.owner))
-  for _, member in pairs(self.held) do
-    if member.leased then
-      member.leased = false
+  local members = {}
+  for _, m in pairs(self.held) do members[#members + 1] = m end
+  for _, m in pairs(self.unreleased) do members[#members + 1] = m end
+  local asks = {}
+  for i, m in ipairs(members) do
+    if m.leased then
+      m.leased = false
       self.nbusy = self.nbusy - 1
     end
-    reluid(self, member)
+    if self.held[m.uid] == m then
+      self.held[m.uid] = nil
+      self.nheld = self.nheld - 1
+    end
+    self.unreleased[m.uid] = m
+    asks[i] = api.begin(self.conn, "reluid", { uid = m.uid, gid = self.group, pswd = self.member_password })
+  end
+  for i, m in ipairs(members) do
+    local ok, err = api.wait(asks[i])
+    if ok or retry.kind("reluid", err) ~= "transient" and err.code ~= errors.E_INTERRUPTED then
+      forget(self, m)
+    else
+      set_failed(self, m, true)
+    end
+    if not ok then note_failure(self, err) end
   end
 end
 
-sched.on_interrupt(function()
-  for _, pool in pairs(pools) do pool:release_all() end
-end)
+-- Every pool of the process, for the end of a run and for a signal.
+function P.each()
+  local list = {}
+  for _, pool in pairs(pools) do list[#list + 1] = pool end
+  return list
+end
 
 P.Pool = Pool
 return P
