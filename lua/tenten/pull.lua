@@ -1,6 +1,6 @@
 -- Declarative pulls: a list of jobs, each on its own pooled session, rows streamed straight to
--- its file. A file appears only when its job succeeded: rows go to a temporary name in the same
--- folder, renamed at the end, so a failed or cancelled job leaves nothing behind.
+-- its file. A file appears only when its job succeeded: q:write puts rows under a temporary
+-- name in the same folder, renamed at the end, so a failed or cancelled job leaves nothing.
 local core = require "tenten.core"
 local errors = require "tenten.errors"
 local progress = require "tenten.progress"
@@ -33,17 +33,20 @@ local function check_job(i, job, fname)
   }
 end
 
--- Run one job on a pooled session; fills its summary; raises its error.
+-- Run one job on a pooled session; fills its summary; raises its error. The job's error is
+-- the first one: a release that fails afterwards never replaces it, and a release that fails
+-- after a complete file leaves the job ok, with the failure in sum.release_error.
 local function run_job(pool, job, sum, display, page_rows)
   local t0 = core.now()
-  local tmp
-  -- Also runs when the task is cancelled (fail_fast, Ctrl-C): no partial file is left.
+  local s
+  -- Also runs when the task is cancelled (fail_fast, Ctrl-C): the ID goes back, and q:write's
+  -- own guard has removed its .part file before this runs.
   local _cleanup <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
-    if tmp then os.remove(tmp) end
+    if s and not s:closed() then pcall(s.close, s) end
     sum.seconds = core.now() - t0
   end })
   local ok, err = pcall(function()
-    local s <close> = pool:session()
+    s = pool:session()
     t0 = core.now() -- a job's time is its work, not its wait for an ID
     sum.uid = s.username
     display:start(sum.job)
@@ -56,18 +59,17 @@ local function run_job(pool, job, sum, display, page_rows)
     q.page_rows = page_rows
     q:run()
     sum.total = q.nrows
-    tmp = job.out .. ".part-" .. sum.job
-    sum.rows, sum.bytes = q:write(tmp, job.format, function(rows, bytes)
+    -- q:write writes out.part-N and renames it only when complete
+    sum.rows, sum.bytes = q:write(job.out, job.format, function(rows, bytes)
       sum.rows, sum.bytes = rows, bytes
       display:update()
     end)
     sum.total = q.nrows -- known now even when the query did not state it
-    local renamed, why = os.rename(tmp, job.out)
-    if not renamed then
-      errors.raise(errors.E_IO, "cannot rename into " .. job.out .. ": " .. tostring(why), "pull")
-    end
-    tmp = nil
   end)
+  if s then
+    local closed, cerr = pcall(s.close, s)
+    if not closed then sum.release_error = cerr end
+  end
   if not ok then
     sum.error = err
     display:finish_job(sum.job, true)
@@ -77,8 +79,35 @@ local function run_job(pool, job, sum, display, page_rows)
   display:finish_job(sum.job, false)
 end
 
+-- The folder a path is in.
+local function folder(path)
+  local d = path:match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  return d == "" and "/" or d
+end
+
+-- Before any ID is taken: every job's folder must exist and take a new file (the .part files
+-- are made there). Raises E_IO naming the job and the path.
+local function check_folders(jobs)
+  local seen = {}
+  for i, job in ipairs(jobs) do
+    local d = job.out and folder(job.out)
+    if d and not seen[d] then
+      seen[d] = true
+      local probe = string.format("%s/.tt-pull-probe-%x", d, math.random(0, 0x7fffffff))
+      local f, why = io.open(probe, "wb")
+      if not f then
+        errors.raise(errors.E_IO, string.format("jobs[%d] (%s): cannot write in the folder of %s: %s", i,
+          job.name, job.out, tostring(why)), "pull", nil, 4)
+      end
+      f:close()
+      os.remove(probe)
+    end
+  end
+end
+
 -- pool:pull(jobs [, opts]) -> summaries, one per job in job order:
--- { job, name, table, out, rows, bytes, seconds, uid, total, error }.
+-- { job, name, table, out, rows, bytes, seconds, uid, total, error, release_error }.
 function M.pull(pool, jobs, opts, fname)
   fname = fname or "pool:pull"
   if type(jobs) ~= "table" then errors.arg(fname, "jobs", "a list of jobs", jobs, 3) end
@@ -86,6 +115,7 @@ function M.pull(pool, jobs, opts, fname)
   if type(opts) ~= "table" then errors.arg(fname, "opts", "a table", opts, 3) end
   local checked = {}
   for i, job in ipairs(jobs) do checked[i] = check_job(i, job, fname) end
+  check_folders(checked)
   local summaries = {}
   for i, job in ipairs(checked) do
     summaries[i] = { job = i, name = job.name, table = job.table, out = job.out, rows = 0, bytes = 0 }
@@ -119,7 +149,8 @@ function M.format_summary(summaries)
   for _, s in ipairs(summaries) do
     lines[#lines + 1] = string.format("%-4d %-36.36s %-12.12s %12s %10.2f %8.2f  %s", s.job, s.name or "",
       s.uid or "-", progress.thousands(s.rows or 0), (s.bytes or 0) / 1e6, s.seconds or 0,
-      s.error and tostring(s.error) or "ok")
+      s.error and tostring(s.error) or
+        (s.release_error and "ok; the release failed: " .. tostring(s.release_error) or "ok"))
   end
   return table.concat(lines, "\n") .. "\n"
 end

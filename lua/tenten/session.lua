@@ -26,6 +26,11 @@ Query.__name = "tenten.Query"
 -- Sessions not yet closed, so a signal can release their IDs. Weak: an unreferenced session
 -- is still collected (and its __gc releases it).
 local open = setmetatable({}, { __mode = "k" })
+-- Logouts a signal put off: the interrupt runs them all at once, after every .part file is gone.
+local logouts = {}
+-- The .part files being written now (path -> true), removed first when a signal comes.
+local partial = {}
+local part_seq = 0
 
 local function auth(s)
   return { uid = s.username, sid = s.sid, pswd = s._enc }
@@ -45,8 +50,8 @@ local function login(s, uid, password, mode, limits)
   s._enc = reply:field("pswd")
 end
 
--- opts: gateway, user, password, mode, group, wait, retry, acquire_timeout, backoff, logfile,
--- timeout, reuse_connection, member_password, cafile, proxy, insecure.
+-- opts: gateway, user, password, mode, group, wait, retry, retries, acquire_timeout, backoff,
+-- logfile, timeout, stall, reuse_connection, member_password, cafile, proxy, insecure.
 function M.open(opts, fname)
   fname = fname or "tenten.session"
   local started = core.now()
@@ -78,6 +83,7 @@ function M.open(opts, fname)
       member_password = opts.member_password, timeout = opts.timeout, logfile = opts.logfile,
       reuse_connection = opts.reuse_connection, cafile = opts.cafile, proxy = opts.proxy,
       insecure = opts.insecure, size = opts.size, backoff = opts.backoff, stall = opts.stall,
+      retries = opts.retries,
     }, fname)
   end
   if s._pool then
@@ -89,7 +95,8 @@ function M.open(opts, fname)
     -- a task cancelled during it gives the ID back here.
     local opened = false
     local _guard <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
-      if not opened then s._pool:release(member) end
+      -- never raises: the login's error (or the cancel) is the one that goes on
+      if not opened then pcall(s._pool.release, s._pool, member) end
     end })
     if member.sid then
       s.sid, s._enc = member.sid, member.enc -- handed over still logged in
@@ -120,13 +127,24 @@ function Session:close()
     local ok, err = self._pool:release(member)
     if not ok and err then error(err, 2) end
   elseif self.mode ~= M.POSSESS then
+    if core.interrupted() > 0 then
+      logouts[#logouts + 1] = { conn = self._conn, params = auth(self) }
+      return
+    end
     local ok, err = api.try(self._conn, "logout", auth(self))
     if not ok and err.code ~= 35 then error(err, 2) end
   end
   -- single user with POSSESS: the platform session keeps running, as the SDKs leave it
 end
 
-Session.__close = function(s) s:close() end
+-- A <close> variable going out of scope with an error in flight (Lua 5.4 passes it as the
+-- second argument) must not replace that error with its own: the release's failure is then
+-- kept in s.close_error (and, for a pool, counted in its stats) and the first error goes on.
+Session.__close = function(s, inflight)
+  if inflight == nil then return s:close() end
+  local ok, err = pcall(s.close, s)
+  if not ok then s.close_error = err end
+end
 
 -- Collected without close: no I/O may run inside a finalizer, so the release runs as a task.
 Session.__gc = function(s)
@@ -214,9 +232,23 @@ local function begin_page(self, first, last, csv)
   return h
 end
 
+-- Whether a page should be read with the query's columns: it has none of its own, or its own
+-- carry no types (the reader calls those text, "a") and have the query's names (a CSV page
+-- without <cols>, a <th> with only a name): numbers then come back as numbers, as the query
+-- said, not as text.
+local function query_columns_fit(own, query)
+  if #own == 0 then return true end
+  if not query or #own ~= #query then return false end
+  for i, c in ipairs(own) do
+    if (c.type and c.type ~= "" and c.type ~= "a") or c.name ~= query[i].name then return false end
+  end
+  return true
+end
+
 -- The pages of rows [first, last) in order (last nil: to the end of the result), one getdata
 -- in flight ahead of the page being handled. Returns a function that gives the next page and
--- its row count, or nil at the end. Two platform behaviours are handled here:
+-- its row count, or nil at the end. A page that fails transiently is asked again (retry.lua,
+-- the session's `retries`); two platform behaviours are handled here too:
 --   * a refusal with rc 23 (over the user's download limit): the page size is halved (down to
 --     1 row) and the same rows asked again; the smaller size is kept in q.page_rows;
 --   * an unknown row count (the query reply did not state it): pages are asked until one comes
@@ -226,6 +258,7 @@ local function pages(self, first, last)
   if not self._ran then self:run() end
   check_open(self.session, "getdata")
   local size = math.max(1, math.floor(self.page_rows or M.PAGE_ROWS))
+  local limits = retry.read_limits(self.session._conn)
   local at = first
   local function start(from)
     local stop = last
@@ -242,10 +275,19 @@ local function pages(self, first, last)
       pending = nil
       local page, err = api.wait(h)
       if not page then
-        if err.code ~= 23 or h.asked <= 1 then error(err, 0) end
-        size = math.max(1, math.min(size, h.asked) // 2)
-        self.page_rows = size
-        pending = start(h.first)
+        local tries = (h.tries or 1) + 1
+        if err.code == 23 and h.asked > 1 then
+          size = math.max(1, math.min(size, h.asked) // 2)
+          self.page_rows = size
+          pending = start(h.first)
+        elseif retry.kind("getdata", err) == "transient" and tries <= limits.attempts and core.interrupted() == 0 then
+          -- the same rows again after the back-off (retry.lua): asking is safe, rows are absolute
+          sched.sleep(retry.delay(tries - 1, limits.backoff))
+          pending = start(h.first)
+          pending.tries = tries
+        else
+          error(err, 0)
+        end
       else
         local n = page:nrows()
         if not self.nrows then self.nrows = page:total() end -- a page may state what the query did not
@@ -269,7 +311,7 @@ local function pages(self, first, last)
           page:close()
           return nil
         end
-        if #page:columns() == 0 then page:set_columns(self.columns) end
+        if query_columns_fit(page:columns(), self.columns) then page:set_columns(self.columns) end
         return page, n
       end
     end
@@ -343,49 +385,112 @@ function M.format_of(path, format, fname)
   return FORMATS[f]
 end
 
+-- Whether a path names a device (/dev/null, /dev/stdout, ...): written in place, since no
+-- temporary file can be made beside it and renamed over it.
+local function device(path)
+  return path:match("^/dev/") ~= nil
+end
+
 -- Stream the result into a file (a path or an open file): rows never become Lua values.
--- on_page(rows, bytes), when given, is called after every page. Returns rows, bytes.
+-- on_page(rows, bytes), when given, is called after every page. Returns rows, bytes. A path is
+-- written as PATH.part-N and renamed to PATH only when every row, the flush and the close
+-- succeeded: a failed write leaves no file.
 function Query:write(dest, format, on_page)
   format = M.format_of(dest, format, "Query:write")
   if on_page ~= nil and type(on_page) ~= "function" then
     errors.arg("Query:write", "on_page", "a function", on_page, 2)
   end
-  local file, own = dest, false
+  local file, own, tmp = dest, false, nil
   if type(dest) == "string" then
+    local path = dest
+    if not device(dest) then
+      part_seq = part_seq + 1
+      tmp = dest .. ".part-" .. part_seq
+      path = tmp
+    end
     local why
-    file, why = io.open(dest, "wb")
-    if not file then errors.raise(errors.E_IO, "cannot open " .. dest .. ": " .. tostring(why), "write", nil, 2) end
+    file, why = io.open(path, "wb")
+    if not file then errors.raise(errors.E_IO, "cannot open " .. path .. ": " .. tostring(why), "write", nil, 2) end
     own = true
+    if tmp then partial[tmp] = true end
   elseif io.type(dest) ~= "file" then
     errors.arg("Query:write", "dest", "a path or an open file", dest, 2)
   end
+  -- Whatever ends this call (an error, a cancelled task): our file closed, the .part gone.
+  local _cleanup <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+    if own and io.type(file) == "file" then file:close() end
+    if tmp then
+      os.remove(tmp)
+      partial[tmp] = nil
+    end
+  end })
+  local function failed(what, why)
+    errors.raise(errors.E_IO, "cannot " .. what .. (type(dest) == "string" and " " .. dest or "") .. ": " ..
+      tostring(why), "write")
+  end
   local rows, bytes = 0, 0
-  local ok, err = pcall(each_page, self, 0, nil, function(page, n)
+  each_page(self, 0, nil, function(page, n)
     local wrote, why = page:write(file, format, rows == 0)
-    if not wrote then errors.raise(errors.E_IO, "cannot write the rows: " .. tostring(why), "write") end
+    if not wrote then failed("write the rows to", why) end
     bytes = bytes + wrote
     rows = rows + n
     if on_page then on_page(rows, bytes) end
   end)
-  if ok and rows == 0 and format ~= "jsonl" and self.columns then
+  if rows == 0 and format ~= "jsonl" and self.columns then
     -- an empty result still gets its header line
     local names = {}
     for k, c in ipairs(self.columns) do names[k] = c.name end
     local line = table.concat(names, format == "csv" and "," or "\t") .. (format == "csv" and "\r\n" or "\n")
-    file:write(line)
+    local ok, why = file:write(line)
+    if not ok then failed("write the header to", why) end
     bytes = #line
   end
-  if own then file:close() end
-  if not ok then error(err, 2) end
+  -- Buffered bytes meet a full disk only here: a write is done when its flush and close are.
+  local ok, why
+  if own then
+    ok, why = file:close()
+  else
+    ok, why = file:flush()
+  end
+  if not ok then failed(own and "close" or "flush", why) end
+  if tmp then
+    local renamed, rwhy = os.rename(tmp, dest)
+    if not renamed then failed("rename into", rwhy) end
+    partial[tmp] = nil
+    tmp = nil
+  end
   return rows, bytes
 end
 
 M.Session, M.Query = Session, Query
 
+-- A signal: by now every task is cancelled (their .part files removed, their releases put
+-- off). First any .part file left, then every session still open, then all the releases and
+-- logouts at once, which api.lua gives retry.GRACE seconds in all.
 sched.on_interrupt(function()
+  for path in pairs(partial) do os.remove(path) end
+  partial = {}
   local list = {}
   for s in pairs(open) do list[#list + 1] = s end
   for _, s in ipairs(list) do pcall(s.close, s) end
+  local asks = {}
+  for i, l in ipairs(logouts) do asks[i] = api.begin(l.conn, "logout", l.params) end
+  logouts = {}
+  for _, pool in ipairs(pool_mod.each()) do pcall(pool.release_all, pool) end
+  for _, h in ipairs(asks) do pcall(api.wait, h) end
 end)
+
+-- At the end of a run: ask once more for the IDs whose release failed. Returns how many are
+-- still not given back.
+function M.release_pending()
+  local left = 0
+  for _, pool in ipairs(pool_mod.each()) do
+    if pool.nfailed > 0 then
+      local ok, n = pcall(pool.release_pending, pool)
+      left = left + (ok and n or pool.nfailed)
+    end
+  end
+  return left
+end
 
 return M

@@ -20,6 +20,7 @@ typedef struct out {
 static void flush(out *o)
 {
   if (o->len && !o->failed) {
+    errno = 0; /* a short fwrite may leave errno alone: never report a stale one */
     size_t n = fwrite(o->buf, 1, o->len, o->f);
     o->total += n;
     if (n != o->len) o->failed = errno ? errno : EIO;
@@ -32,6 +33,7 @@ static void put(out *o, const char *s, size_t n)
   if (n > sizeof o->buf - o->len) {
     flush(o);
     if (n > sizeof o->buf) {
+      errno = 0;
       size_t w = o->failed ? 0 : fwrite(s, 1, n, o->f);
       o->total += w;
       if (w != n && !o->failed) o->failed = errno ? errno : EIO;
@@ -347,6 +349,12 @@ int tt_write_page(FILE *f, int format, const tt_page *p, const tt_column *cols, 
     put(o, eol, eollen);
   }
   flush(o);
+  /* Hand the page to the kernel now: bytes left in the FILE's own buffer would meet a full
+   * disk (or a file size limit) only at fclose, after the caller counted them as written. */
+  if (!o->failed) {
+    errno = 0;
+    if (fflush(f) || ferror(f)) o->failed = errno ? errno : EIO;
+  }
   *bytes = o->total;
   int failed = o->failed;
   free(keys);

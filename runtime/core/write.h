@@ -16,8 +16,9 @@ int tt_write_format(const char *name);
 
 /* Write the rows of p, typed and named by cols (a column without an entry is text named
  * "c<N>", N from 1). header: a first line of column names (TSV and CSV only). Rows shorter
- * than ncols are padded with N/A. *bytes gets the number of bytes written, also on failure.
- * 0, TT_E_IO (errno set) when the FILE* failed, or TT_E_NOMEM. */
+ * than ncols are padded with N/A. The FILE* is flushed at the end, so a page that returns 0
+ * is with the kernel. *bytes gets the number of bytes handed to the FILE*, also on failure.
+ * 0, TT_E_IO (errno set) when a write or the flush failed, or TT_E_NOMEM. */
 int tt_write_page(FILE *f, int format, const tt_page *p, const tt_column *cols, size_t ncols,
                   int header, uint64_t *bytes);
 
