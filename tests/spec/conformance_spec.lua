@@ -27,16 +27,18 @@ local QUERIES = {
 }
 
 -- Pages as the client asks for them (no <format>: "," and LF if the reply is CSV).
--- typed: the page's own columns carry types (else they read as text, "6" for 6);
+-- typed: the rows come typed, by the page's own column types or, when the page's columns carry
+-- no types but the query's names, by the query's (only a page whose names differ, <th> text
+-- alone, reads as text: "6" for 6);
 -- header: the CSV header line q:write gives (the page's column names).
 local PAGES = {
   { file = "getdata_data_out.xml", typed = true },
   { file = "getdata_data_table.xml", typed = true },
   { file = "csv_cdata.xml", typed = true },
   { file = "csv_plain.xml", typed = true },
-  { file = "csv_nocols.xml", typed = false },
+  { file = "csv_nocols.xml", typed = true },
   { file = "th_all_attrs.xml", typed = true },
-  { file = "th_name_only.xml", typed = false },
+  { file = "th_name_only.xml", typed = true },
   { file = "th_text_only.xml", typed = false, header = '"Station\nID",Elevation (m),Note\r\n' },
   { file = "cols_under_out.xml", typed = true },
   { file = "unknown_elements.xml", typed = true },

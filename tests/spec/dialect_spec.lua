@@ -390,6 +390,9 @@ describe("the platform's dialect", function()
         local wok, werr = pcall(q.write, q, dir .. "/short.csv")
         assert.is_false(wok)
         assert.are.equal(tenten.E_SHORT, werr.code)
+        -- q:write is atomic: no file at all, not even its .part
+        assert.is_false(exists(dir .. "/short.csv"))
+        assert.are.equal("", (gateway.run("ls " .. gateway.q(dir) .. " | grep short.csv.part || true")))
         -- and a pull reports the job failed and leaves no file
         local pool = tenten.pool { gateway = fx.gw, owner = "owner1", password = "secret1", group = "pool1" }
         local res = pool:pull({ { table = HOURLY, ops = HOUR0, out = dir .. "/short-pull.csv" } },
@@ -486,7 +489,9 @@ describe("the platform's dialect", function()
       assert.are.equal("transient", retry.kind("login", e(41)))
       assert.is_nil(retry.kind("login", e(38)))
       assert.is_nil(retry.kind("login", e(4)))
-      assert.is_nil(retry.kind("getdata", e(41)))
+      assert.are.equal("transient", retry.kind("getdata", e(41)))
+      assert.is_nil(retry.kind("getdata", e(9)))
+      assert.is_nil(retry.kind("logout", e(41)))
       local b = { base = 0.5, cap = 4 }
       for n = 1, 8 do
         local bound = math.min(4, 0.5 * 2 ^ (n - 1))
