@@ -27,9 +27,11 @@ local function megabytes(b)
   return string.format("%.1f MB", b / 1e6)
 end
 
--- mode: nil = live on a terminal, a final line otherwise; false = off; "line" = final line.
+-- mode: nil = live on a terminal, a final line otherwise; false = off; "line" = final line;
+-- "live" = live even when stderr is not a terminal (tt-pull --progress always).
 function M.new(jobs, summaries, mode, out)
-  local kind = mode == false and "off" or ((mode == "line" or not is_tty()) and "line" or "live")
+  local kind = mode == false and "off" or mode == "live" and "live"
+    or ((mode == "line" or not is_tty()) and "line" or "live")
   return setmetatable({
     kind = kind, jobs = jobs, summaries = summaries, out = out or io.stderr,
     started = core.now(), running = {}, done = 0, failed = 0, drawn = 0, last = 0,

@@ -104,12 +104,13 @@ end)
 
 describe("cmake --install, moved elsewhere", function()
   it("installs the programs, the Lua files, core.so, the man pages and the licence", function()
-    for _, p in ipairs { "bin/tt-lua", "bin/tt-gateway", "bin/tt-policy" } do
+    for _, p in ipairs { "bin/tt-lua", "bin/tt-gateway", "bin/tt-policy", "bin/tt-pull" } do
       local _, rc = run("test -x " .. q(prefix .. "/" .. p))
       assert.are.equal(0, rc, p .. " is not an executable file")
     end
     for _, p in ipairs { "lib/lua/5.4/tenten/core.so", "share/man/man1/tt-lua.1",
-      "share/man/man1/tt-gateway.1", "share/man/man1/tt-policy.1", "share/doc/tenten-lua/LICENSE" } do
+      "share/man/man1/tt-gateway.1", "share/man/man1/tt-policy.1", "share/man/man1/tt-pull.1",
+      "share/doc/tenten-lua/LICENSE" } do
       assert.is_true(exists(prefix .. "/" .. p), p .. " is not installed")
     end
     -- every Lua file of the checkout, the gateway's compiler included, and nothing else
@@ -205,6 +206,14 @@ describe("cmake --install, moved elsewhere", function()
     assert.truthy(out:find("would warm 2", 1, true), out)
   end)
 
+  it("tt-pull runs from the prefix with the tt-lua beside it (and finds lpeg)", function()
+    local out, rc, err = clean(q(prefix .. "/bin/tt-pull") .. " --table pub.demo.weather.stations --out st.csv" ..
+      " --summary json", "TT_GATEWAY=" .. q(gw.base) .. " TT_USER=owner1 TT_PASSWORD=secret1 TT_GROUP=pool1")
+    assert.are.equal(0, rc, explain(rc, err))
+    assert.truthy(out:find('"result":"ok"', 1, true), out)
+    assert.is_true(exists(work .. "/st.csv"))
+  end)
+
   it("the stock lua5.4 loads tenten and core.so from the prefix and queries", function()
     local vars = "LUA_PATH=" .. q(prefix .. "/share/lua/5.4/?.lua;" .. prefix .. "/share/lua/5.4/?/init.lua") ..
       " LUA_CPATH=" .. q(prefix .. "/lib/lua/5.4/?.so") .. " TT_GATEWAY=" .. q(gw.base)
@@ -227,7 +236,7 @@ describe("man pages", function()
     version = trim(run(q(prefix .. "/bin/tt-gateway") .. " --version")):match("^tt%-gateway (%S+)")
   end)
 
-  for _, page in ipairs { "tt-lua", "tt-gateway", "tt-policy" } do
+  for _, page in ipairs { "tt-lua", "tt-gateway", "tt-policy", "tt-pull" } do
     it(page .. "(1) renders without warnings and carries the project's version", function()
       local path = prefix .. "/share/man/man1/" .. page .. ".1"
       local _, rc, err = sh("groff -man -ww -z " .. q(path))
