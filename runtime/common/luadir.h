@@ -1,5 +1,5 @@
-/* luadir: where a program of this project finds its Lua files (the tenten modules and the
- * Macro Language compiler). Shared by tt-lua and tt-gateway. */
+/* luadir: where tt-lua finds its Lua files (the tenten modules). tt-gateway has its Lua
+ * files built in (runtime/gateway/macro.c) and does not use this. */
 #ifndef TT_LUADIR_H
 #define TT_LUADIR_H
 

@@ -1,8 +1,6 @@
 /* macro: compile Macro Language ops to SQL by calling the Lua compiler from C. */
 #include "macro.h"
 
-#include "luadir.h"
-
 #include <lauxlib.h>
 #include <lualib.h>
 #include <math.h>
@@ -36,30 +34,31 @@ static lua_State *new_state(char *err, size_t errlen)
     return NULL;
   }
   luaL_openlibs(L);
-  /* The compiler's files: $TT_LUA_DIR, the source tree for a build-tree binary, else next to
-   * the executable (runtime/common/luadir.c). */
-  char dir[4096];
-  if (tt_luadir_find(1, dir, sizeof dir, NULL)) {
-    snprintf(err, errlen, "cannot load the macro compiler: its directory's path is too long");
-    lua_close(L);
-    return NULL;
-  }
+  /* The compiler's files are built in: each goes into package.preload, so require finds
+   * them before any search path (only lpeg, a C module, comes from package.cpath). */
   lua_getglobal(L, "package");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
-  lua_getfield(L, -2, "path");
-  lua_concat(L, 2);
-  lua_setfield(L, -2, "path");
-  lua_pop(L, 1);
+  lua_getfield(L, -1, "preload");
+  for (const gw_lua_file *f = gw_macro_lua; f->name; f++) {
+    char chunk[128];
+    snprintf(chunk, sizeof chunk, "=%s", f->name);
+    if (luaL_loadbufferx(L, (const char *)f->text, f->len, chunk, "t") != LUA_OK) {
+      snprintf(err, errlen, "cannot load the macro compiler: %s", lua_tostring(L, -1));
+      lua_close(L);
+      return NULL;
+    }
+    lua_setfield(L, -2, f->name);
+  }
+  lua_pop(L, 2);
   lua_getglobal(L, "require");
-  lua_pushstring(L, "tenten.macro");
+  lua_pushstring(L, "ttgw.macro");
   if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-    snprintf(err, errlen, "cannot load the macro compiler (from %s): %s", dir, lua_tostring(L, -1));
+    snprintf(err, errlen, "cannot load the macro compiler: %s", lua_tostring(L, -1));
     lua_close(L);
     return NULL;
   }
   lua_getfield(L, -1, "compile");
   if (!lua_isfunction(L, -1)) {
-    snprintf(err, errlen, "tenten.macro has no compile function");
+    snprintf(err, errlen, "ttgw.macro has no compile function");
     lua_close(L);
     return NULL;
   }

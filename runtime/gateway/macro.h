@@ -1,5 +1,6 @@
 /*
- * macro: the bridge to the Macro Language compiler written in Lua (lua/tenten/macro.lua).
+ * macro: the bridge to the Macro Language compiler written in Lua (runtime/gateway/macro/,
+ * modules ttgw.macro*), whose files are built into the gateway (cmake/embed_lua.cmake).
  *
  * A small pool of Lua states, each with the compiler loaded, lets request threads compile at
  * the same time. The compiler asks back for table schemas through a resolver that reads the
@@ -15,6 +16,15 @@
 #include "store.h"
 
 typedef struct gw_macro gw_macro;
+
+/* One embedded Lua file; the generated array gw_macro_lua ends with a NULL name. */
+typedef struct gw_lua_file {
+  const char *name; /* module name, e.g. "ttgw.macro.expr" */
+  const unsigned char *text;
+  size_t len;
+} gw_lua_file;
+
+extern const gw_lua_file gw_macro_lua[];
 
 typedef struct gw_param {
   char type; /* 'i' integer, 'f' double, 'a' text, 'n' N/A */

@@ -40,7 +40,7 @@ EOF
 # resolving tables from DB's catalog like the gateway does (latest version of each name);
 # with "insert", as the gateway runs it: into a temp table.
 cat >sqlof.lua <<'EOF'
-local macro = require "tenten.macro"
+local macro = require "macro_source" -- ttgw.macro from the source tree
 local db, tbl, ops = arg[1], arg[2], arg[3]
 local function sh_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -122,8 +122,8 @@ RESULTS=results.tsv
 : >"$RESULTS"
 for i in "${!OPS[@]}"; do
   ops=${OPS[$i]}
-  LUA_PATH="$SOURCE_DIR/lua/?.lua;;" lua5.4 sqlof.lua demo.db "$TABLE" "$ops" >"q$i.sql"
-  LUA_PATH="$SOURCE_DIR/lua/?.lua;;" lua5.4 sqlof.lua demo.db "$TABLE" "$ops" insert >"i$i.sql"
+  LUA_PATH="$SOURCE_DIR/tests/support/?.lua;;" lua5.4 sqlof.lua demo.db "$TABLE" "$ops" >"q$i.sql"
+  LUA_PATH="$SOURCE_DIR/tests/support/?.lua;;" lua5.4 sqlof.lua demo.db "$TABLE" "$ops" insert >"i$i.sql"
   sqlite_rows=$(sqlite3 demo.db <"q$i.sql" | wc -l)
   gw=() sq=() si=()
   for ((k = 0; k < RUNS; k++)); do

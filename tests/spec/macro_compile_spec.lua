@@ -11,7 +11,7 @@
 -- selection that is not 0/1, N/A in a g_ order): the runner then expects code 1 and the
 -- SQLite error to contain the match, as the gateway reports "Query failed: ...".
 
-local macro = require "tenten.macro"
+local macro = require "macro_source" -- ttgw.macro, from runtime/gateway/macro/
 
 local function find_plain(s, sub)
   return s:find(sub, 1, true) ~= nil

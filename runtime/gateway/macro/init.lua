@@ -4,17 +4,17 @@
 --   plan, err = macro.compile(ops_text, base_table, resolve)
 --
 -- The worksheet flows through a pipeline of stages, one CTE per op (s0, s1, ...), each
--- carrying the hidden row-order key _r. Op handlers live in tenten.macro.ops (with
--- tabu.lua, link.lua, inline.lua), scalar functions in tenten.macro.funcs, group (g_)
--- functions in tenten.macro.gfuncs, expression compilation in tenten.macro.sql.
+-- carrying the hidden row-order key _r. Op handlers live in ttgw.macro.ops (with
+-- tabu.lua, link.lua, inline.lua), scalar functions in ttgw.macro.funcs, group (g_)
+-- functions in ttgw.macro.gfuncs, expression compilation in ttgw.macro.sql.
 -- The ops nested in a <link> or <merge> build the foreign table's stages in the same
 -- statement, before the stage that joins it. See docs/macro.md for the language as
 -- implemented.
 
-local xml = require "tenten.macro.xml"
-local expr = require "tenten.macro.expr"
-local sqlc = require "tenten.macro.sql"
-local ops = require "tenten.macro.ops"
+local xml = require "ttgw.macro.xml"
+local expr = require "ttgw.macro.expr"
+local sqlc = require "ttgw.macro.sql"
+local ops = require "ttgw.macro.ops"
 
 local concat = table.concat
 
@@ -91,8 +91,8 @@ function Ctx:attr(op, name, required)
   return v
 end
 
--- Limits on one expression, checked in a single linear pass before the expression parser
--- runs (its cost grows faster than the text on deep nesting; see docs/macro.md): longer
+-- Limits on one expression, checked in a single linear pass before the expression grammar
+-- runs (each bracket level costs LPeg stack and capture nesting; see docs/macro.md): longer
 -- text or deeper brackets are refused with rc 10. No real macro comes near them, and SQL
 -- itself cannot nest more than a few levels deeper than the compiler already allows.
 local MAX_EXPR_BYTES = 65536

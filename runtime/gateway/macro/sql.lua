@@ -16,9 +16,9 @@
 -- No request text is ever pasted: columns are emitted only after lookup in the
 -- worksheet, literals only as numbered parameters.
 
-local expr = require "tenten.macro.expr"
-local funcs = require "tenten.macro.funcs"
-local gfuncs = require "tenten.macro.gfuncs"
+local expr = require "ttgw.macro.expr"
+local funcs = require "ttgw.macro.funcs"
+local gfuncs = require "ttgw.macro.gfuncs"
 
 local fail = expr.fail
 local concat = table.concat

@@ -9,7 +9,7 @@
 -- c:expr(node, hint) compiles an argument; c:pair(a, b) compiles two that meet each
 -- other (a quoted date beside an integer becomes YYYYMMDD).
 -- tt_pow, tt_mod and tt_floor are scalar functions the gateway registers.
--- Group (g_) functions are defined in tenten.macro.gfuncs and added to this table.
+-- Group (g_) functions are defined in ttgw.macro.gfuncs and added to this table.
 
 local F = {}
 
@@ -158,7 +158,7 @@ F.month = {
   end,
 }
 
-for name, entry in pairs(require("tenten.macro.gfuncs").entries) do
+for name, entry in pairs(require("ttgw.macro.gfuncs").entries) do
   F[name] = entry
 end
 

@@ -9,7 +9,7 @@
 -- the bare columns of a query with a single min()/max() come from that row, joined to
 -- the main aggregate on the break values.
 
-local util = require "tenten.macro.util"
+local util = require "ttgw.macro.util"
 
 local concat = table.concat
 local find_col, split_list = util.find_col, util.split_list

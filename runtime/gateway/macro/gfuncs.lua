@@ -1,4 +1,4 @@
--- Group (g_) functions: one entry per function, in the shape of tenten.macro.funcs.
+-- Group (g_) functions: one entry per function, in the shape of ttgw.macro.funcs.
 --
 -- Each becomes a window function computed in the stage's subquery (see Compiler:window)
 -- and referenced by its alias. Arguments follow the documented G;S;O rules:
@@ -10,7 +10,7 @@
 --      row order. The worksheet order (_r) always breaks ties. N/A in O stops the query.
 -- A selection is one more PARTITION BY key, so rows outside it never meet rows in it.
 
-local expr = require "tenten.macro.expr"
+local expr = require "ttgw.macro.expr"
 
 local fail = expr.fail
 local concat = table.concat

@@ -11,8 +11,8 @@
 -- SQL: SELECT column1 AS _r, column2 AS "name", ... FROM (VALUES (1, ?1, ?2), ...), every
 -- value a bound parameter.
 
-local util = require "tenten.macro.util"
-local expr = require "tenten.macro.expr"
+local util = require "ttgw.macro.util"
+local expr = require "ttgw.macro.expr"
 
 local concat = table.concat
 

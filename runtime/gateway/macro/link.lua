@@ -14,7 +14,7 @@
 -- merge: UNION ALL of the common columns; the foreign rows follow, their _r shifted
 --   past the worksheet's.
 
-local util = require "tenten.macro.util"
+local util = require "ttgw.macro.util"
 
 local concat = table.concat
 local find_col, split_list, TYPE_WORD = util.find_col, util.split_list, util.TYPE_WORD

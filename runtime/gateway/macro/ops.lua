@@ -1,15 +1,15 @@
 -- Op handlers: one function per Macro Language operation.
 --
--- handler(ctx, ws, op) -> new worksheet (see tenten.macro.util for its shape).
--- ctx (tenten.macro) provides: fail, bad_value, attr, expr, compiler, source, stage,
+-- handler(ctx, ws, op) -> new worksheet (see ttgw.macro.util for its shape).
+-- ctx (ttgw.macro) provides: fail, bad_value, attr, expr, compiler, source, stage,
 -- col_list, quote, load, foreign, param. A handler that changes rows adds one stage (CTE)
 -- with ctx:stage. <tabu> lives in macro/tabu.lua, <link> and <merge> in macro/link.lua,
 -- <table> in macro/inline.lua.
 
-local util = require "tenten.macro.util"
-local tabu = require "tenten.macro.tabu"
-local link = require "tenten.macro.link"
-local inline = require "tenten.macro.inline"
+local util = require "ttgw.macro.util"
+local tabu = require "ttgw.macro.tabu"
+local link = require "ttgw.macro.link"
+local inline = require "ttgw.macro.inline"
 
 local copy_ws, copy_col, find_col = util.copy_ws, util.copy_col, util.find_col
 local split_list, matcher, flag, choice = util.split_list, util.matcher, util.flag, util.choice
