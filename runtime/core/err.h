@@ -3,8 +3,10 @@
 #define TT_ERR_H
 
 /* Every core function returns 0 or one of these; a function that failed never invokes a
- * completion. The first seven are what a request can end with (core.E_*); the others come only
- * from the C API (misuse, file output), never from an exchange. */
+ * completion. The first seven are what a request can end with; the others come only from the C
+ * API (misuse, file output), never from an exchange. The binding exports all of them (core.E_*)
+ * and the Lua module takes its codes from there: this enum is their one definition, and the
+ * client's own codes (lua/tenten/errors.lua) are numbered after the last one here. */
 enum {
   TT_OK = 0,
   TT_E_CONNECT = -1,   /* could not connect, resolve or send */

@@ -1,13 +1,16 @@
 /* http: set up one exchange and turn libcurl's outcome into a TT_E_* code and a message. */
-#include "http.h"
+#include "http_impl.h"
 
 #include "csv.h"
 #include "err.h"
-#include "loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef TT_VERSION
+#error "TT_VERSION must be defined (CMake passes the project's version)"
+#endif
 
 static void set_result(tt_http *h, int code, const char *what, const char *detail)
 {
@@ -107,7 +110,7 @@ int tt_http_new(const tt_http_opts *o, tt_http **out)
   SET(CURLOPT_PRIVATE, h);
   SET(CURLOPT_ERRORBUFFER, h->curlerr);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_USERAGENT, "tenten-lua/0.1");
+  SET(CURLOPT_USERAGENT, "tenten-lua/" TT_VERSION);
   if (o->cafile) SET(CURLOPT_CAINFO, o->cafile);
   if (o->insecure) {
     SET(CURLOPT_SSL_VERIFYPEER, 0L);
@@ -246,4 +249,19 @@ const char *tt_http_raw(const tt_http *h, size_t *len)
 {
   *len = h->rawlen;
   return h->keep_raw ? (h->raw ? h->raw : "") : NULL;
+}
+
+int tt_http_finished(const tt_http *h)
+{
+  return h->finished;
+}
+
+void tt_http_set_user(tt_http *h, void *user)
+{
+  h->user = user;
+}
+
+void *tt_http_user(const tt_http *h)
+{
+  return h->user;
 }

@@ -1,11 +1,12 @@
 /* http: one XML API exchange over libcurl: an easy handle set up for a POST of text/xml whose
- * reply bytes go straight into a reply parser. The loop (loop.c) runs it. */
+ * reply bytes go straight into a reply parser. The loop (loop.h) runs it; this header does not
+ * know the loop. */
 #ifndef TT_HTTP_H
 #define TT_HTTP_H
 
 #include "reply.h"
 
-#include <curl/curl.h>
+#include <stddef.h>
 
 typedef struct tt_http_opts {
   const char *url;  /* complete URL */
@@ -26,51 +27,27 @@ typedef struct tt_http_opts {
   const char *sep, *eol; /* CSV separators; NULL: what the body's <format> asks for */
 } tt_http_opts;
 
-enum {
-  TT_HTTP_NEW,     /* not started */
-  TT_HTTP_RUNNING, /* in the loop's multi handle */
-  TT_HTTP_QUEUED,  /* finished, waiting in the loop's completion queue */
-  TT_HTTP_DONE     /* finished and handed out (or never to be) */
-};
+/* One exchange. Opaque: http.c and loop.c share its layout (http_impl.h). */
+typedef struct tt_http tt_http;
 
-struct tt_loop;
-
-typedef struct tt_http {
-  CURL *easy;
-  struct curl_slist *headers;
-  char *body;
-  tt_reply *reply;
-  char *raw; /* the reply bytes when keep_raw */
-  size_t rawlen, rawcap;
-  int keep_raw;
-  size_t fed; /* reply bytes received */
-  int abort;  /* why the write callback stopped the transfer */
-  int finished;
-  int result; /* 0 or TT_E_* once finished */
-  char msg[CURL_ERROR_SIZE + 64];
-  char curlerr[CURL_ERROR_SIZE];
-  void *user; /* the owner's pointer (the binding's request) */
-  /* Owned by loop.c. */
-  int state;
-  struct tt_loop *loop;
-  struct tt_http *prev, *next;
-} tt_http;
-
+/* Copies o->body and sets the other strings of o on libcurl, which copies them: o and its
+ * strings may be freed as soon as this returns. */
 int tt_http_new(const tt_http_opts *o, tt_http **out);
 /* Detaches from the loop first when still in one. Safe on NULL and twice. */
 void tt_http_free(tt_http **hp);
 
-/* Called by the loop when libcurl is done with the transfer (already removed from the multi
- * handle): settle the result and release the easy handle. */
-void tt_http_complete(tt_http *h, CURLcode code);
-/* End without a transfer result (cancelled, loop closed). */
-void tt_http_abandon(tt_http *h, int code, const char *msg);
-
+/* Nonzero once the exchange has ended (completed, failed, cancelled or abandoned). */
+int tt_http_finished(const tt_http *h);
 /* 0 or TT_E_* once finished (TT_E_INVAL before); *msg (may be NULL) gets one line saying
  * what happened. */
 int tt_http_result(const tt_http *h, const char **msg);
 /* Hand the reply to the caller (only after a result of 0; NULL otherwise or once taken). */
 tt_reply *tt_http_take_reply(tt_http *h);
+/* The reply bytes (keep_raw), valid until tt_http_free; NULL when not kept. */
 const char *tt_http_raw(const tt_http *h, size_t *len);
+
+/* The owner's pointer (the binding's request), handed back with the exchange by tt_loop_pop. */
+void tt_http_set_user(tt_http *h, void *user);
+void *tt_http_user(const tt_http *h);
 
 #endif

@@ -2,6 +2,7 @@
 #include "loop.h"
 
 #include "err.h"
+#include "http_impl.h"
 #include "sig.h"
 
 #include <limits.h>

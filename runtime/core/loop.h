@@ -20,8 +20,6 @@ int tt_loop_add(tt_loop *l, tt_http *h);
 /* Stop a running exchange: it ends as TT_E_CANCELLED and joins the completion queue. No-op
  * for an exchange that has already finished. */
 void tt_loop_cancel(tt_http *h);
-/* Detach an exchange from its loop, whatever its state; it will not be handed out. */
-void tt_loop_forget(tt_http *h);
 
 /* Drive the transfers for at most `timeout` seconds (0: only what is ready now), returning as
  * soon as the completion queue is not empty, or early when a signal counted by tt_sig_* came

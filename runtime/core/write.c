@@ -294,7 +294,7 @@ int tt_write_page(FILE *f, int format, const tt_page *p, const tt_column *cols, 
   size_t nkeys = 0, *keyoff = NULL, keyslen = 0;
   char *keys = NULL;
   if (format == TT_WRITE_JSONL) {
-    for (size_t i = 0; i < p->nrows; i++) {
+    for (size_t i = 0; p && i < p->nrows; i++) {
       size_t first, n = tt_page_row(p, i, &first);
       if (n > nkeys) nkeys = n;
     }
@@ -325,7 +325,7 @@ int tt_write_page(FILE *f, int format, const tt_page *p, const tt_column *cols, 
     }
   }
 
-  for (size_t i = 0; i < p->nrows && !o->failed; i++) {
+  for (size_t i = 0; p && i < p->nrows && !o->failed; i++) {
     size_t first, n = tt_page_row(p, i, &first);
     size_t width = n > ncols ? n : ncols;
     if (format == TT_WRITE_JSONL) putch(o, '{');

@@ -15,7 +15,9 @@ enum { TT_WRITE_TSV, TT_WRITE_CSV, TT_WRITE_JSONL };
 int tt_write_format(const char *name);
 
 /* Write the rows of p, typed and named by cols (a column without an entry is text named
- * "c<N>", N from 1). header: a first line of column names (TSV and CSV only). Rows shorter
+ * "c<N>", N from 1). header: a first line of column names (TSV and CSV only). p NULL: no rows,
+ * so the header alone, which is what an empty result's file holds: the one place that knows
+ * each format's header is this writer, whether a result has rows or not. Rows shorter
  * than ncols are padded with N/A. The FILE* is flushed at the end, so a page that returns 0
  * is with the kernel. *bytes gets the number of bytes handed to the FILE*, also on failure.
  * 0, TT_E_IO (errno set) when a write or the flush failed, or TT_E_NOMEM. */

@@ -271,7 +271,9 @@ static int l_row(lua_State *L)
   return 1;
 }
 
-static int l_write(lua_State *L)
+/* reply:write(file, format [, header]) writes the page's rows; reply:write_header(file,
+ * format) only what an empty result's file holds (the header line, in TSV and CSV). */
+static int write_common(lua_State *L, int rows)
 {
   ttL_reply *u = toreply(L);
   luaL_Stream *fs = luaL_checkudata(L, 2, LUA_FILEHANDLE);
@@ -279,15 +281,26 @@ static int l_write(lua_State *L)
   const char *fmtname = luaL_checkstring(L, 3);
   int fmt = tt_write_format(fmtname);
   if (fmt < 0) return luaL_argerror(L, 3, "format must be \"tsv\", \"csv\" or \"jsonl\"");
-  int header = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
+  int header = !rows || lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
   size_t ncols;
   const tt_column *cols = tt_reply_columns(u->r, &ncols);
   uint64_t bytes;
-  int rc = tt_write_page(fs->f, fmt, tt_reply_page(u->r), cols, ncols, header, &bytes);
+  int rc =
+      tt_write_page(fs->f, fmt, rows ? tt_reply_page(u->r) : NULL, cols, ncols, header, &bytes);
   if (rc == TT_E_IO) return luaL_fileresult(L, 0, NULL);
   if (rc) return luaL_error(L, "reply:write: %s", tt_err_name(rc));
   lua_pushinteger(L, (lua_Integer)bytes);
   return 1;
+}
+
+static int l_write(lua_State *L)
+{
+  return write_common(L, 1);
+}
+
+static int l_write_header(lua_State *L)
+{
+  return write_common(L, 0);
 }
 
 /* ---- registration -------------------------------------------------------------------------- */
@@ -310,6 +323,7 @@ static const luaL_Reg methods[] = {
     {"nrows", l_nrows},
     {"row", l_row},
     {"write", l_write},
+    {"write_header", l_write_header},
     {"close", l_close},
     {NULL, NULL},
 };

@@ -11,6 +11,12 @@
 #include <lauxlib.h>
 #include <string.h>
 
+/* The project's version, from CMake's project(VERSION) (or the rockspec, which reads it there):
+ * tenten.VERSION is this string. */
+#ifndef TT_VERSION
+#error "TT_VERSION must be defined (CMake passes the project's version)"
+#endif
+
 #define LOOP     "tenten.core.loop"
 #define LOOP_KEY "tenten.core.loop instance" /* registry key of this state's loop object */
 #define REQUEST  "tenten.core.request"
@@ -132,7 +138,7 @@ static int l_request(lua_State *L)
     if (rc == TT_E_NOMEM) return luaL_error(L, "not enough memory");
     return luaL_error(L, "core.request: could not start the exchange (%s)", tt_err_name(rc));
   }
-  rq->h->user = rq;
+  tt_http_set_user(rq->h, rq);
   lua_pushvalue(L, -1);
   rq->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 1;
@@ -146,7 +152,7 @@ static ttL_request *torequest(lua_State *L)
 static int req_done(lua_State *L)
 {
   ttL_request *rq = torequest(L);
-  lua_pushboolean(L, !rq->h || rq->h->finished);
+  lua_pushboolean(L, !rq->h || tt_http_finished(rq->h));
   return 1;
 }
 
@@ -176,7 +182,7 @@ static int req_result(lua_State *L)
   if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA) return 1; /* made by an earlier call */
   lua_pop(L, 1);
   if (!rq->h) return push_error(L, TT_E_CANCELLED, "the request was closed");
-  if (!rq->h->finished) return luaL_error(L, "request:result(): the request is not done");
+  if (!tt_http_finished(rq->h)) return luaL_error(L, "request:result(): the request is not done");
   const char *msg;
   int rc = tt_http_result(rq->h, &msg);
   if (rc) return push_error(L, rc, msg);
@@ -210,7 +216,7 @@ static int req_raw(lua_State *L)
 static int req_close(lua_State *L)
 {
   ttL_request *rq = torequest(L);
-  if (rq->h) rq->h->user = NULL;
+  if (rq->h) tt_http_set_user(rq->h, NULL);
   tt_http_free(&rq->h); /* leaves the loop first: never completed, never handed out */
   if (rq->ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, rq->ref);
@@ -222,7 +228,7 @@ static int req_close(lua_State *L)
 static int req_tostring(lua_State *L)
 {
   ttL_request *rq = torequest(L);
-  const char *state = !rq->h ? "closed" : rq->h->finished ? "done" : "running";
+  const char *state = !rq->h ? "closed" : tt_http_finished(rq->h) ? "done" : "running";
   lua_pushfstring(L, REQUEST " (%s): %p", state, (void *)rq);
   return 1;
 }
@@ -247,7 +253,7 @@ static int l_step(lua_State *L)
   lua_Integer n = 0;
   tt_http *h;
   while (lp->loop && (h = tt_loop_pop(lp->loop))) {
-    ttL_request *rq = h->user;
+    ttL_request *rq = tt_http_user(h);
     if (!rq || rq->ref == LUA_NOREF) continue;
     lua_rawgeti(L, LUA_REGISTRYINDEX, rq->ref);
     luaL_unref(L, LUA_REGISTRYINDEX, rq->ref);
@@ -398,7 +404,7 @@ int luaopen_tenten_core(lua_State *L)
   } codes[] = {
       {"E_CONNECT", TT_E_CONNECT}, {"E_TIMEOUT", TT_E_TIMEOUT},     {"E_HTTP", TT_E_HTTP},
       {"E_XML", TT_E_XML},         {"E_CANCELLED", TT_E_CANCELLED}, {"E_TLS", TT_E_TLS},
-      {"E_NOMEM", TT_E_NOMEM},
+      {"E_NOMEM", TT_E_NOMEM},     {"E_INVAL", TT_E_INVAL},         {"E_IO", TT_E_IO},
   };
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     lua_pushinteger(L, codes[i].code);
@@ -408,5 +414,7 @@ int luaopen_tenten_core(lua_State *L)
   lua_setfield(L, -2, "NA");
   lua_pushboolean(L, tt_loop_asyncdns());
   lua_setfield(L, -2, "asyncdns");
+  lua_pushliteral(L, TT_VERSION);
+  lua_setfield(L, -2, "version");
   return 1;
 }
