@@ -1,5 +1,5 @@
 /* auth: password checks, password hashes, and who may administer a pool. */
-#include "config.h"
+#include "auth.h"
 
 #include <crypt.h>
 #include <errno.h>

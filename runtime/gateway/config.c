@@ -1,4 +1,5 @@
 /* config: load the gateway configuration from a Lua file that returns a table. */
+#include "auth.h"
 #include "config.h"
 #include "txn.h"
 

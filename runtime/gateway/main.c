@@ -1,6 +1,8 @@
 /* tt-gateway: a local server for the platform's XML API v3 with SAM pools, over SQLite. */
+#include "auth.h"
 #include "demo.h"
 #include "gateway.h"
+#include "import.h"
 #include "http.h"
 
 #include <errno.h>
@@ -17,7 +19,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:8010"
 
 static const char usage[] =
-    "usage: tt-gateway serve --config FILE [--listen HOST:PORT]\n"
+    "usage: tt-gateway serve --config FILE [--listen HOST:PORT] [--latency MS]\n"
     "       tt-gateway import --db FILE --table NAME --csv FILE [--create] [--max-record N]\n"
     "       tt-gateway demo --db FILE [--scale N]\n"
     "       tt-gateway passwd [--stdin]\n"
@@ -32,7 +34,12 @@ static const char usage[] =
     "tt-gateway COMMAND --help lists the command's options; see tt-gateway(1).\n";
 
 static const char serve_help[] =
-    "usage: tt-gateway serve --config FILE [--listen HOST:PORT]\n"
+    "usage: tt-gateway serve --config FILE [--listen HOST:PORT] [--latency MS]\n"
+    "\n"
+    "  --config FILE       the config file (below)\n"
+    "  --listen HOST:PORT  where to listen (port 0 picks a free port); beats 'listen'\n"
+    "  --latency MS        benchmarking aid: hold every reply back MS milliseconds\n"
+    "                      (0 to 60000), as a network with that round trip would\n"
     "\n"
     "FILE is Lua returning a table. Top-level keys:\n"
     "  database            SQLite file (required)\n"
@@ -156,9 +163,22 @@ static char *database_path(const char *config, const char *db)
 
 static int serve(int argc, char **argv)
 {
-  static const char *const known[] = {"--config", "--listen", NULL};
+  static const char *const known[] = {"--config", "--listen", "--latency", NULL};
   const char *config = need(argc, argv, "--config", known);
   const char *listen = opt(argc, argv, "--listen", known);
+  const char *latency_s = opt(argc, argv, "--latency", known);
+  double latency = 0;
+  if (latency_s) {
+    char *end;
+    errno = 0;
+    long v = strtol(latency_s, &end, 10);
+    if (errno || *end || end == latency_s || v < 0 || v > 60000) {
+      fprintf(stderr, "tt-gateway serve: --latency must be a whole number of milliseconds from "
+                      "0 to 60000\n");
+      return 2;
+    }
+    latency = (double)v;
+  }
   char err[1024] = "";
   gw_gateway gw;
   memset(&gw, 0, sizeof gw);
@@ -193,7 +213,7 @@ static int serve(int argc, char **argv)
   }
   gw_http *http;
   char url[128];
-  if (gw_http_start(&gw, listen, &http, url, sizeof url, err, sizeof err)) {
+  if (gw_http_start(&gw, listen, latency, &http, url, sizeof url, err, sizeof err)) {
     fprintf(stderr, "tt-gateway: %s\n", err);
     gw_gateway_free(&gw);
     return 1;
@@ -217,6 +237,7 @@ static int serve(int argc, char **argv)
   pthread_mutex_unlock(&gw.lock);
   gw_sess_reap(&gw);
   gw_http_stop(http);
+  gw_stats_line(&gw.stats, stderr);
   gw_gateway_free(&gw);
   xmlCleanupParser();
   fprintf(stderr, "tt-gateway: stopped\n");
@@ -241,7 +262,7 @@ static int import(int argc, char **argv)
   const char *csv = need(n, args, "--csv", known);
   const char *max_s = opt(n, args, "--max-record", known);
   free(args);
-  size_t max_record = GW_STORE_MAX_RECORD;
+  size_t max_record = GW_IMPORT_MAX_RECORD;
   if (max_s) {
     char *end;
     errno = 0;
@@ -255,7 +276,7 @@ static int import(int argc, char **argv)
   }
   char err[1024] = "";
   sqlite3 *db;
-  int rc = gw_store_import_file(dbpath, create, table, csv, max_record, &db, err, sizeof err);
+  int rc = gw_import_file(dbpath, create, table, csv, max_record, &db, err, sizeof err);
   if (rc) {
     fprintf(stderr, "tt-gateway import: %s\n", err);
     return 1;
@@ -289,7 +310,7 @@ static int demo(int argc, char **argv)
   char err[1024] = "";
   sqlite3 *db;
   /* demo makes its database when missing, but never changes a file that is not one. */
-  if (gw_store_check_target(dbpath, 1, err, sizeof err) ||
+  if (gw_import_check_target(dbpath, 1, err, sizeof err) ||
       gw_store_open(dbpath, 1, &db, err, sizeof err)) {
     fprintf(stderr, "tt-gateway demo: %s\n", err);
     return 1;

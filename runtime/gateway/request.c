@@ -1,4 +1,5 @@
 /* request: parse an XML API request body and render the <out> reply. */
+#include "rc.h"
 #include "request.h"
 
 #include <ctype.h>
@@ -223,7 +224,7 @@ int gw_req_ops(xmlNodePtr in, char **out, char *err, size_t errlen)
     if ((text && !is_blank(c->content)) || c->type == XML_ENTITY_REF_NODE) {
       snprintf(err, errlen, "<ops> must be XML elements, not %s: send the macro as is, unescaped",
                c->type == XML_CDATA_SECTION_NODE ? "a CDATA section" : "escaped text");
-      return 10;
+      return GW_RC_BAD_CONTENTS;
     }
   }
   xmlBufferPtr xb = xmlBufferCreate();

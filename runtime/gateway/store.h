@@ -17,7 +17,7 @@
  * each connection. It cannot be imported over, and gw_store_list does not list it.
  *
  * Errors: functions return 0 or a negative GW_STORE_* code and write a message naming the
- * problem (and for CSV input the line and column) into err.
+ * problem into err. The CSV importer that fills versions from files is import.h.
  */
 #ifndef GW_STORE_H
 #define GW_STORE_H
@@ -61,27 +61,19 @@ int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t 
 /* A table name is a dotted path of two or more identifiers: "pub.demo.retail.item". */
 int gw_store_valid_name(const char *name);
 
-/* The default cap on one CSV record, in bytes (its fields plus one byte each). */
-#define GW_STORE_MAX_RECORD (64UL << 20)
+/* Column names: a letter, then letters, digits or _ (len bytes of s). */
+int gw_store_valid_ident(const char *s, size_t len);
 
-/* Load a CSV file as a new version of `table`, all or nothing. Header cells are `name` or
- * `name:t` with t one of i j f a; untyped columns are inferred. An empty field is N/A. The
- * whole file is checked before the database is written; records are capped at
- * GW_STORE_MAX_RECORD bytes. A value SQLite cannot store is an error, never N/A. */
-int gw_store_import_csv(sqlite3 *db, const char *table, const char *csv_path, char *err,
-                        size_t errlen);
+/* A name a version may be written under: valid, and not the built-in default.lonely. 0, or
+ * GW_STORE_ERR_NAME with a message. */
+int gw_store_writable_name(const char *table, char *err, size_t errlen);
 
-/* May an import write into `path`? 0 when it is a tt-gateway database, an empty file or an
- * SQLite database without tables, or does not exist and `create` is set; else an error. The
- * file is only read. */
-int gw_store_check_target(const char *path, int create, char *err, size_t errlen);
+/* SQLite's default SQLITE_MAX_COLUMN is 2000 and _r takes one of them. */
+#define GW_STORE_MAX_COLS 1999
 
-/* The import command: the CSV checked in full (records capped at max_record bytes, 0 = no
- * cap), then the target (gw_store_check_target), and only then the database opened (made when
- * `create`) and the new version written. On success *db is the open database. A failure
- * leaves every file as it was. */
-int gw_store_import_file(const char *db_path, int create, const char *table, const char *csv_path,
-                         size_t max_record, sqlite3 **db, char *err, size_t errlen);
+/* A value quoted in a message: at most 40 bytes of s (not cutting a UTF-8 sequence), control
+ * characters shown as '?', so a runaway field cannot flood the message. Returns out. */
+const char *gw_store_shown(const char *s, size_t len, char *out, size_t outlen);
 
 /* Largest version in the catalog (0 when empty): the generation a new session sees. */
 int gw_store_generation(sqlite3 *db, int64_t *gen);

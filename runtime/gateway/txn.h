@@ -1,6 +1,7 @@
 /*
  * txn: the XML API transactions. Each one reads a request and fills a reply; none of them
- * fails in any other way, so the HTTP layer always has an <out> to send.
+ * fails in any other way, so the HTTP layer always has an <out> to send. The table and the
+ * shared checks are in txn.c; the transactions in txn_session.c, txn_query.c and txn_sam.c.
  */
 #ifndef GW_TXN_H
 #define GW_TXN_H

@@ -1,5 +1,6 @@
 /* txn_query: query, getdata, querydata, tabinfo and dir. */
 #include "macro.h"
+#include "rc.h"
 #include "txn.h"
 
 #include <errno.h>
@@ -87,11 +88,11 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   char *name = gw_req_child_text(rq->in, "name");
   if (!name || !*name) {
     free(name);
-    gw_reply_set(rp, 8, "Missing element <name> (the table to query)");
+    gw_reply_set(rp, GW_RC_MISSING_ELEMENT, "Missing element <name> (the table to query)");
     return -1;
   }
   if (!gw_store_valid_name(name)) {
-    gw_reply_set(rp, 16, "Invalid table name '%.200s'", name);
+    gw_reply_set(rp, GW_RC_BAD_TABLE_NAME, "Invalid table name '%.200s'", name);
     free(name);
     return -1;
   }
@@ -102,7 +103,7 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   long max_ops = gw->cfg.max_ops;
   if (count_ops(gw_req_child(rq->in, "ops"), max_ops) > max_ops) {
     gw_reply_set(
-        rp, 10,
+        rp, GW_RC_BAD_CONTENTS,
         "Too many ops: a query may have at most %ld (config 'max_ops'), nested ones included",
         max_ops);
     free(name);
@@ -113,7 +114,7 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   int err = rc != 0;
   if (!err && strcmp(name, GW_STORE_LONELY) == 0 && (!ops || !*ops)) {
     if ((err = lonely_plan(&plan)) != 0) {
-      rc = 1;
+      rc = GW_RC_FAILED;
       snprintf(msg, sizeof msg, "out of memory");
     }
   } else if (!err) {
@@ -123,7 +124,8 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
   if (err && gw_sess_is_ended(s)) {
     /* Ending the session interrupts the compiler's catalog reads, which then find no table:
      * the caller's problem is the session, not the name. */
-    gw_reply_set(rp, 35, "Not logged in: the session ended while the query was compiled");
+    gw_reply_set(rp, GW_RC_NOT_LOGGED_IN,
+                 "Not logged in: the session ended while the query was compiled");
     free(name);
     return -1;
   }
@@ -162,11 +164,11 @@ static int run_query(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_rep
     const char *why = sqlite3_errmsg(s->db);
     size_t pl = strlen(GW_MACRO_ERROR_PREFIX);
     if (gw_sess_is_ended(s))
-      gw_reply_set(rp, 35, "Not logged in: the session ended while the query ran");
+      gw_reply_set(rp, GW_RC_NOT_LOGGED_IN, "Not logged in: the session ended while the query ran");
     else if (strncmp(why, GW_MACRO_ERROR_PREFIX, pl) == 0)
-      gw_reply_set(rp, 9, "%s", why + pl); /* the data broke a rule of the macro */
+      gw_reply_set(rp, GW_RC_BAD_VALUE, "%s", why + pl); /* the data broke a rule of the macro */
     else
-      gw_reply_set(rp, 1, "Query failed: %s", why);
+      gw_reply_set(rp, GW_RC_FAILED, "Query failed: %s", why);
     sqlite3_finalize(st);
     gw_sess_clear_result(s);
     gw_plan_free(&plan);
@@ -227,7 +229,9 @@ static int child_int(xmlNodePtr parent, const char *name, int64_t *v, int *prese
   *present = t != NULL;
   if (!t) return 0;
   int bad = parse_int(t, v);
-  if (bad) gw_reply_set(rp, 9, "Invalid value of <%s>: '%.40s' (a whole number >= 0)", name, t);
+  if (bad)
+    gw_reply_set(rp, GW_RC_BAD_VALUE, "Invalid value of <%s>: '%.40s' (a whole number >= 0)", name,
+                 t);
   free(t);
   return bad ? -1 : 0;
 }
@@ -252,7 +256,7 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
     int known = mode && (xmlStrcmp(mode, BAD_CAST "1") == 0 || xmlStrcmp(mode, BAD_CAST "2") == 0);
     xmlFree(mode);
     if (!known) {
-      gw_reply_set(rp, mode ? 13 : 11,
+      gw_reply_set(rp, mode ? GW_RC_BAD_ATTRIBUTE : GW_RC_MISSING_ATTRIBUTE,
                    "<rows> needs mode=\"1\" (relative) or mode=\"2\" (absolute)");
       return -1;
     }
@@ -261,7 +265,7 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
       int64_t next;
       if (child_int(rows, "next", &next, &present, rp)) return -1;
       if (!present) {
-        gw_reply_set(rp, 8, "Missing element <next> in <rows mode=\"1\">");
+        gw_reply_set(rp, GW_RC_MISSING_ELEMENT, "Missing element <next> in <rows mode=\"1\">");
         return -1;
       }
       pr->count = next;
@@ -270,17 +274,17 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
       int has_end;
       if (child_int(rows, "start", &start, &present, rp)) return -1;
       if (!present) {
-        gw_reply_set(rp, 8, "Missing element <start> in <rows mode=\"2\">");
+        gw_reply_set(rp, GW_RC_MISSING_ELEMENT, "Missing element <start> in <rows mode=\"2\">");
         return -1;
       }
       if (child_int(rows, "end", &end, &has_end, rp)) return -1;
       if (!has_end) {
-        gw_reply_set(rp, 8, "Missing element <end> in <rows mode=\"2\">");
+        gw_reply_set(rp, GW_RC_MISSING_ELEMENT, "Missing element <end> in <rows mode=\"2\">");
         return -1;
       }
       if (end < start) {
-        gw_reply_set(rp, 9, "<rows mode=\"2\">: <end> %lld is before <start> %lld", (long long)end,
-                     (long long)start);
+        gw_reply_set(rp, GW_RC_BAD_VALUE, "<rows mode=\"2\">: <end> %lld is before <start> %lld",
+                     (long long)end, (long long)start);
         return -1;
       }
       pr->relative = 0;
@@ -296,7 +300,8 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
     if (type && xmlStrcmp(type, BAD_CAST "csv") == 0)
       pr->csv = 1;
     else if (type && xmlStrcmp(type, BAD_CAST "xml") != 0) {
-      gw_reply_set(rp, 13, "Invalid format type '%.40s' (xml or csv)", (const char *)type);
+      gw_reply_set(rp, GW_RC_BAD_ATTRIBUTE, "Invalid format type '%.40s' (xml or csv)",
+                   (const char *)type);
       xmlFree(type);
       return -1;
     }
@@ -305,7 +310,8 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
      * format says how to show them), so it changes nothing. */
     xmlChar *values = xmlGetProp(format, BAD_CAST "values");
     if (values && xmlStrcmp(values, BAD_CAST "formatted") != 0) {
-      gw_reply_set(rp, 13, "Invalid format values '%.40s' (formatted, or leave it out)",
+      gw_reply_set(rp, GW_RC_BAD_ATTRIBUTE,
+                   "Invalid format values '%.40s' (formatted, or leave it out)",
                    (const char *)values);
       xmlFree(values);
       return -1;
@@ -328,7 +334,7 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
   pr->npick = want ? want : s->res_ncols;
   pr->pick = calloc(pr->npick ? pr->npick : 1, sizeof *pr->pick);
   if (!pr->pick) {
-    gw_reply_set(rp, 1, "out of memory");
+    gw_reply_set(rp, GW_RC_FAILED, "out of memory");
     return -1;
   }
   if (!want) {
@@ -360,7 +366,9 @@ static int parse_page(gw_gateway *gw, gw_session *s, xmlNodePtr in, page_request
     xmlFree(t);
   }
   int bad = missing.len > 0;
-  if (bad) gw_reply_set(rp, 36, "<cols> names columns absent from the result: %s", missing.data);
+  if (bad)
+    gw_reply_set(rp, GW_RC_NO_SUCH_COLUMNS, "<cols> names columns absent from the result: %s",
+                 missing.data);
   gw_buf_free(&missing);
   return bad ? -1 : 0;
 }
@@ -418,12 +426,13 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
    * leaves the cursor where it was, so a client can ask again for fewer rows. */
   int64_t cells = count * (int64_t)pr->npick;
   if (pr->max_rows && count > pr->max_rows) {
-    gw_reply_set(rp, 23, "Download limit exceeded: %lld rows is over max_download_rows (%lld)",
+    gw_reply_set(rp, GW_RC_TOO_MANY,
+                 "Download limit exceeded: %lld rows is over max_download_rows (%lld)",
                  (long long)count, (long long)pr->max_rows);
     return;
   }
   if (pr->max_cells && cells > pr->max_cells) {
-    gw_reply_set(rp, 23,
+    gw_reply_set(rp, GW_RC_TOO_MANY,
                  "Download limit exceeded: %lld rows x %zu columns = %lld cells is over "
                  "max_download_cells (%lld)",
                  (long long)count, pr->npick, (long long)cells, (long long)pr->max_cells);
@@ -439,7 +448,7 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
   int src = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
   gw_buf_free(&sql);
   if (src != SQLITE_OK) {
-    gw_reply_set(rp, 1, "getdata failed: %s", sqlite3_errmsg(s->db));
+    gw_reply_set(rp, GW_RC_FAILED, "getdata failed: %s", sqlite3_errmsg(s->db));
     return;
   }
   sqlite3_bind_int64(st, 1, first);
@@ -502,7 +511,8 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
       gw_buf_puts(b, "</tr>");
   }
   if (src != SQLITE_DONE) {
-    gw_reply_set(rp, gw_sess_is_ended(s) ? 35 : 1, "getdata failed: %s", sqlite3_errmsg(s->db));
+    gw_reply_set(rp, gw_sess_is_ended(s) ? GW_RC_NOT_LOGGED_IN : GW_RC_FAILED, "getdata failed: %s",
+                 sqlite3_errmsg(s->db));
     gw_buf_reset(b);
   } else {
     if (pr->csv) {
@@ -513,7 +523,7 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
       gw_buf_puts(b, "</data>");
     }
     if (pr->relative) s->cursor = first + got;
-    gw_reply_set(rp, 0, "%lld rows", (long long)got);
+    gw_reply_set(rp, GW_RC_OK, "%lld rows", (long long)got);
   }
   gw_buf_free(&csv);
   gw_buf_free(&num);
@@ -523,7 +533,7 @@ static void render_page(gw_session *s, const page_request *pr, gw_reply *rp)
 static void getdata_locked(gw_gateway *gw, gw_session *s, const gw_request *rq, gw_reply *rp)
 {
   if (!s->has_result) {
-    gw_reply_set(rp, 21, "No query specified: run query before getdata");
+    gw_reply_set(rp, GW_RC_NO_QUERY, "No query specified: run query before getdata");
     return;
   }
   page_request pr;
@@ -537,7 +547,7 @@ void gw_txn_query(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
   if (!s) return;
   pthread_mutex_lock(&s->lock);
   if (run_query(gw, s, rq, rp) == 0) {
-    gw_reply_set(rp, 0, "%lld rows", (long long)s->res_rows);
+    gw_reply_set(rp, GW_RC_OK, "%lld rows", (long long)s->res_rows);
     render_query_meta(&rp->body, s);
   }
   pthread_mutex_unlock(&s->lock);
@@ -588,9 +598,9 @@ void gw_txn_tabinfo(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
   if (!s) return;
   char *name = gw_req_child_text(rq->in, "name");
   if (!name || !*name) {
-    gw_reply_set(rp, 8, "Missing element <name> (the table)");
+    gw_reply_set(rp, GW_RC_MISSING_ELEMENT, "Missing element <name> (the table)");
   } else if (!gw_store_valid_name(name)) {
-    gw_reply_set(rp, 16, "Invalid table name '%.200s'", name);
+    gw_reply_set(rp, GW_RC_BAD_TABLE_NAME, "Invalid table name '%.200s'", name);
   } else {
     gw_table_info t;
     char err[256];
@@ -599,13 +609,14 @@ void gw_txn_tabinfo(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
     int e = gw_store_resolve(s->db, name, s->gen, &t, err, sizeof err);
     pthread_mutex_unlock(&s->lock);
     if (e && gw_sess_is_ended(s))
-      gw_reply_set(rp, 35, "Not logged in: the session ended while the catalog was read");
+      gw_reply_set(rp, GW_RC_NOT_LOGGED_IN,
+                   "Not logged in: the session ended while the catalog was read");
     else if (e == GW_STORE_ERR_NOTABLE)
-      gw_reply_set(rp, 17, "No such table: %.200s", name);
+      gw_reply_set(rp, GW_RC_NO_SUCH_TABLE, "No such table: %.200s", name);
     else if (e)
-      gw_reply_set(rp, 1, "tabinfo failed: %s", err);
+      gw_reply_set(rp, GW_RC_FAILED, "tabinfo failed: %s", err);
     else {
-      gw_reply_set(rp, 0, "OK");
+      gw_reply_set(rp, GW_RC_OK, "OK");
       render_table_info(&rp->body, &t, 1);
       render_nrows(&rp->body, t.nrows);
     }
@@ -643,13 +654,14 @@ void gw_txn_dir(gw_gateway *gw, const gw_request *rq, gw_reply *rp)
   int e = gw_store_list(s->db, s->gen, dir_entry, &d, err, sizeof err);
   pthread_mutex_unlock(&s->lock);
   if (e && gw_sess_is_ended(s)) {
-    gw_reply_set(rp, 35, "Not logged in: the session ended while the catalog was read");
+    gw_reply_set(rp, GW_RC_NOT_LOGGED_IN,
+                 "Not logged in: the session ended while the catalog was read");
   } else if (e) {
-    gw_reply_set(rp, 1, "dir failed: %s", err);
+    gw_reply_set(rp, GW_RC_FAILED, "dir failed: %s", err);
   } else if (d.n == 0 && path && *path) {
-    gw_reply_set(rp, 15, "No such directory: %.200s", path);
+    gw_reply_set(rp, GW_RC_NO_SUCH_DIR, "No such directory: %.200s", path);
   } else {
-    gw_reply_set(rp, 0, "%zu tables", d.n);
+    gw_reply_set(rp, GW_RC_OK, "%zu tables", d.n);
     gw_buf_puts(&rp->body, "<dir path=\"");
     gw_buf_xmls(&rp->body, d.prefix);
     gw_buf_puts(&rp->body, "\">");

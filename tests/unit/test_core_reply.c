@@ -7,6 +7,7 @@
  * Prints a line per group and "N passed, M failed"; exits nonzero when anything failed.
  * `test_core_reply --bench [ROWS]` times parsing ROWS (default 1000000) rows instead.
  */
+#include "check.h"
 #include "csv.h"
 #include "err.h"
 #include "page.h"
@@ -20,27 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int passed, failed;
-
-static int check(int ok, const char *what, const char *file, int line)
-{
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what);
-  }
-  return ok;
-}
-
-#define CHECK(c) check(!!(c), #c, __FILE__, __LINE__)
-#define CHECK_STR(a, b)                                                                            \
-  do {                                                                                             \
-    const char *a_ = (a), *b_ = (b);                                                               \
-    if (!check(a_ && strcmp(a_, b_) == 0, #a " == " #b, __FILE__, __LINE__))                       \
-      fprintf(stderr, "    got '%s'\n    want '%s'\n", a_ ? a_ : "(null)", b_);                    \
-  } while (0)
 
 static void group(const char *name, int p0, int f0)
 {
@@ -796,6 +776,33 @@ static void test_numbers(void)
   group("json numbers and strings", p0, f0);
 }
 
+/* No page (an empty result): the header alone, in every format that has one. */
+static void test_header_only(void)
+{
+  int p0 = passed, f0 = failed;
+  tt_column cols[2] = {{"id", "i", NULL, "id", NULL}, {"a,b", "a", NULL, "a,b", NULL}};
+  static const struct {
+    int format;
+    const char *want;
+  } cases[] = {
+      {TT_WRITE_TSV, "id\ta,b\n"},
+      {TT_WRITE_CSV, "id,\"a,b\"\r\n"},
+      {TT_WRITE_JSONL, ""},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    uint64_t bytes = 99;
+    CHECK(tt_write_page(f, cases[k].format, NULL, cols, 2, 1, &bytes) == 0);
+    fclose(f);
+    CHECK_STR(out, cases[k].want);
+    CHECK(bytes == strlen(cases[k].want));
+    free(out);
+  }
+  group("header of an empty result", p0, f0);
+}
+
 static void test_bodies(void)
 {
   int p0 = passed, f0 = failed;
@@ -1032,8 +1039,8 @@ int main(int argc, char **argv)
   test_counts();
   test_csv();
   test_numbers();
+  test_header_only();
   test_bodies();
   test_huge();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_report();
 }

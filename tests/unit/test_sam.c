@@ -3,6 +3,7 @@
  * program: drives the machine with an explicit clock, checks every transition, then runs a
  * randomized property test. Prints one line per check group and "N passed, M failed".
  */
+#include "check.h"
 #include "sam.h"
 
 #include <signal.h>
@@ -12,19 +13,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int passed, failed, group_failed;
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (cond) {                                                                                    \
-      passed++;                                                                                    \
-    } else {                                                                                       \
-      failed++;                                                                                    \
-      group_failed++;                                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
-    }                                                                                              \
-  } while (0)
 
 static void group_begin(void)
 {
@@ -670,6 +658,5 @@ int main(void)
   test_warm();
   test_asserts();
   test_property();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return check_report();
 }

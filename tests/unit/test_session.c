@@ -1,5 +1,7 @@
 /* Unit tests: configuration loading, password checks, and the session table with its pool
  * bookkeeping. No HTTP: the gateway state is driven directly. */
+#include "auth.h"
+#include "check.h"
 #include "config.h"
 #include "gateway.h"
 #include "request.h"
@@ -10,18 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                              \
-    }                                                                                              \
-  } while (0)
 
 static char dir[64];
 
@@ -554,6 +544,5 @@ int main(void)
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_report();
 }

@@ -1,9 +1,12 @@
 /*
- * test_store: unit tests of the gateway's table store (store.c) and the demo tables (demo.c).
+ * test_store: unit tests of the gateway's table store (store.c), its CSV importer (import.c)
+ * and the demo tables (demo.c).
  * Standalone: works in a fresh temporary directory, prints a line per group and ends with
  * "N passed, M failed"; the exit status is nonzero when anything failed.
  */
+#include "check.h"
 #include "demo.h"
+#include "import.h"
 #include "store.h"
 
 #include <stdarg.h>
@@ -13,24 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static int passed, failed;
 static char tmpdir[256];
 
-static int check(int ok, const char *what, const char *file, int line, const char *err)
-{
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    fprintf(stderr, "%s:%d: FAILED: %s%s%s\n", file, line, what, err ? "\n    err: " : "",
-            err ? err : "");
-  }
-  return ok;
-}
-
-#define CHECK(c)        check(!!(c), #c, __FILE__, __LINE__, NULL)
-#define CHECK_ERR(c)    check(!!(c), #c, __FILE__, __LINE__, err)
-#define CHECK_STR(a, b) check((a) && strcmp((a), (b)) == 0, #a " == " #b, __FILE__, __LINE__, (a))
+/* A check whose failure also shows the message in the local `err`. */
+#define CHECK_ERR(c) check_detail(!!(c), #c, __FILE__, __LINE__, err)
 
 /* Report a group: how many checks it made and whether they all held. */
 static void group(const char *name, int p0, int f0)
@@ -63,7 +52,7 @@ static const char *write_file(const char *name, const char *content, size_t len)
 static int import_str(sqlite3 *db, const char *table, const char *csv, char *err, size_t errlen)
 {
   const char *path = write_file("in.csv", csv, strlen(csv));
-  return gw_store_import_csv(db, table, path, err, errlen);
+  return gw_import_csv(db, table, path, err, errlen);
 }
 
 static sqlite3 *open_db(const char *name)
@@ -344,8 +333,8 @@ static void test_errors(void)
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     err[0] = '\0';
     int rc = import_str(db, "t.keep", cases[i].csv, err, sizeof err);
-    if (!check(rc == cases[i].code && msg_matches(err, cases[i].msg), cases[i].msg, __FILE__,
-               __LINE__, err))
+    if (!check_detail(rc == cases[i].code && msg_matches(err, cases[i].msg), cases[i].msg, __FILE__,
+                      __LINE__, err))
       fprintf(stderr, "    case %zu, rc %d\n", i, rc);
   }
   /* A long bad value is shortened in the message. */
@@ -359,10 +348,9 @@ static void test_errors(void)
   CHECK_ERR(import_str(db, "bad-name", "a\n1\n", err, sizeof err) == GW_STORE_ERR_NAME);
   CHECK_ERR(strstr(err, "\"bad-name\"") != NULL);
   CHECK_ERR(import_str(db, "t", "a\n1\n", err, sizeof err) == GW_STORE_ERR_NAME);
-  CHECK_ERR(gw_store_import_csv(db, "t.keep", tmp_path("nope.csv"), err, sizeof err) ==
-            GW_STORE_ERR_IO);
+  CHECK_ERR(gw_import_csv(db, "t.keep", tmp_path("nope.csv"), err, sizeof err) == GW_STORE_ERR_IO);
   CHECK_ERR(strstr(err, "nope.csv") && strstr(err, "No such file"));
-  CHECK_ERR(gw_store_import_csv(db, "t.keep", tmpdir, err, sizeof err) == GW_STORE_ERR_IO);
+  CHECK_ERR(gw_import_csv(db, "t.keep", tmpdir, err, sizeof err) == GW_STORE_ERR_IO);
 
   /* Nothing of the failed imports is left behind. */
   int64_t gen1;
@@ -767,15 +755,13 @@ static void test_import_safety(void)
   sqlite3 *out = NULL;
   const char *missing = tmp_path("missing.db");
   unlink(missing);
-  CHECK_ERR(gw_store_import_file(missing, 0, "t.x", ok, 0, &out, err, sizeof err) ==
-            GW_STORE_ERR_IO);
+  CHECK_ERR(gw_import_file(missing, 0, "t.x", ok, 0, &out, err, sizeof err) == GW_STORE_ERR_IO);
   CHECK(access(missing, F_OK) != 0);
   /* A bad CSV with --create: nothing is made. */
   const char *bad = write_file("bad.csv", "a:i\nx\n", 6);
-  CHECK(gw_store_import_file(missing, 1, "t.x", bad, 0, &out, err, sizeof err) ==
-        GW_STORE_ERR_INPUT);
+  CHECK(gw_import_file(missing, 1, "t.x", bad, 0, &out, err, sizeof err) == GW_STORE_ERR_INPUT);
   CHECK(access(missing, F_OK) != 0);
-  CHECK_ERR(gw_store_import_file(missing, 1, "t.x", ok, 0, &out, err, sizeof err) == 0);
+  CHECK_ERR(gw_import_file(missing, 1, "t.x", ok, 0, &out, err, sizeof err) == 0);
   CHECK_STR(q(out, "SELECT nrows FROM tt_catalog WHERE name = 't.x'"), "1");
   sqlite3_close(out);
   /* Another program's SQLite file is refused, --create or not, and left as it was. */
@@ -785,7 +771,7 @@ static void test_import_safety(void)
   sqlite3_open(other, &o);
   sqlite3_exec(o, "CREATE TABLE people(name)", NULL, NULL, NULL);
   sqlite3_close(o);
-  CHECK_ERR(gw_store_import_file(other, 1, "t.x", ok, 0, &out, err, sizeof err) == GW_STORE_ERR_IO);
+  CHECK_ERR(gw_import_file(other, 1, "t.x", ok, 0, &out, err, sizeof err) == GW_STORE_ERR_IO);
   CHECK_ERR(strstr(err, "not a tt-gateway one") != NULL);
   sqlite3_open(other, &o);
   CHECK_STR(q(o, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'tt_%%'"), "0");
@@ -793,7 +779,7 @@ static void test_import_safety(void)
   sqlite3_close(o);
   /* A record past the cap. */
   const char *wide = write_file("wide.csv", "a\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", 43);
-  CHECK_ERR(gw_store_import_file(missing, 0, "t.y", wide, 16, &out, err, sizeof err) ==
+  CHECK_ERR(gw_import_file(missing, 0, "t.y", wide, 16, &out, err, sizeof err) ==
             GW_STORE_ERR_INPUT);
   CHECK_ERR(strstr(err, "a record longer than 16 bytes") != NULL);
   group("import safety", p0, f0);
@@ -815,10 +801,9 @@ int main(void)
   test_gc();
   test_demo();
   test_import_safety();
-  printf("%d passed, %d failed\n", passed, failed);
   if (failed)
     fprintf(stderr, "files kept in %s\n", tmpdir);
   else
     remove_tree();
-  return failed ? 1 : 0;
+  return check_report();
 }
