@@ -1,13 +1,16 @@
 -- The tenten client for stock Lua 5.4: the C core (tenten.core, over the system's libcurl
--- and libxml2) and the client's Lua modules. Not the gateway: tt-gateway and the Macro
--- Language compiler it runs (tenten.macro*) come with the CMake build. From a checkout,
--- offline:
+-- and libxml2) and the client's Lua modules. Not the gateway: tt-gateway, with the Macro
+-- Language compiler built into it (runtime/gateway/macro/), comes with the CMake build.
+-- From a checkout, offline:
 --   luarocks --lua-version 5.4 make rockspecs/tenten-scm-1.rockspec [--tree DIR]
 -- core.so is compiled into build-rock/ (ignored by git). libxml2's headers are looked for
 -- under $(LIBXML2_INCDIR)/libxml2 (/usr/include/libxml2); curl/curl.h wherever the compiler
 -- finds it (Debian keeps it in a multiarch directory that luarocks does not search, so only
 -- the library is checked). Elsewhere, pass LIBXML2_DIR=..., CURL_DIR=... (or the *_INCDIR
 -- and *_LIBDIR variables) to luarocks.
+--
+-- The version compiled into core.so (tenten.VERSION) is read from CMakeLists.txt's project()
+-- line, its one home; "scm-1" above is only this rockspec's own revision.
 --
 -- The "command" build type rather than "builtin": builtin copies the whole lua/ directory,
 -- which would install the gateway's compiler with the client.
@@ -36,12 +39,13 @@ external_dependencies = {
 build = {
   type = "command",
   build_command = [[
+v=`sed -n 's/^project(tenten-lua VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt` && test -n "$v" &&
 mkdir -p build-rock &&
-$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -fvisibility=hidden \
-  -I$(LUA_INCDIR) -Iruntime/core -Iruntime/lua -I$(LIBXML2_INCDIR)/libxml2 \
+$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -DTT_VERSION="\"$v\"" -fvisibility=hidden \
+  -I$(LUA_INCDIR) -Iruntime/core -Iruntime/binding -I$(LIBXML2_INCDIR)/libxml2 \
   runtime/core/csv.c runtime/core/http.c runtime/core/loop.c runtime/core/page.c \
   runtime/core/reply.c runtime/core/sig.c runtime/core/write.c \
-  runtime/lua/core.c runtime/lua/reply.c \
+  runtime/binding/core.c runtime/binding/reply.c \
   -o build-rock/core.so $(LIBFLAG) -L$(CURL_LIBDIR) -L$(LIBXML2_LIBDIR) -lcurl -lxml2 -lm
 ]],
   install = {
@@ -52,6 +56,7 @@ $(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -fvisibility=hidden \
       ["tenten"] = "lua/tenten/init.lua",
       ["tenten.api"] = "lua/tenten/api.lua",
       ["tenten.errors"] = "lua/tenten/errors.lua",
+      ["tenten.formats"] = "lua/tenten/formats.lua",
       ["tenten.json"] = "lua/tenten/json.lua",
       ["tenten.policy"] = "lua/tenten/policy.lua",
       ["tenten.policy.runner"] = "lua/tenten/policy/runner.lua",

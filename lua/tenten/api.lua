@@ -84,7 +84,7 @@ function A.begin(conn, api, params, body)
   if left then
     if left <= 0 then
       h.future = sched.future()
-      h.future:set(nil, { code = errors.E_INTERRUPTED, msg = "interrupted: no time left to ask" })
+      h.future:set(nil, errors.new(errors.E_INTERRUPTED, "interrupted: no time left to ask", api, params.uid))
       return h
     end
     connect, total = math.min(connect or left, left), math.min(total or left, left)

@@ -14,11 +14,12 @@ local session = require "tenten.session"
 
 local T = {}
 
-T.VERSION = "0.1.0"
+T.VERSION = core.version -- CMake's project(VERSION), compiled into the core
 T.POSSESS, T.KILL, T.NOKILL = session.POSSESS, session.KILL, session.NOKILL
 T.NA = core.NA
 T.Error = errors.Error
 T.is_error = errors.is_error
+T.RC = errors.RC
 for k, v in pairs(errors) do
   if k:match("^E_") then T[k] = v end
 end
@@ -67,17 +68,6 @@ function T.pool(opts)
   o.password = o.password or os.getenv("TT_PASSWORD")
   o.group = o.group or os.getenv("TT_GROUP")
   return pool.get(o, "tenten.pool")
-end
-
--- pool:session([opts]): a session on a member ID of this pool.
-function pool.Pool:session(opts)
-  local o = { pool = self, mode = opts and opts.mode }
-  return session.open(o, "pool:session")
-end
-
--- pool:pull(jobs [, opts]): declarative parallel pulls (lua/tenten/pull.lua).
-function pool.Pool:pull(jobs, opts)
-  return pull.pull(self, jobs, opts, "pool:pull")
 end
 
 -- tenten.pull(pool_or_options, jobs [, opts])

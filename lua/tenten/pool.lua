@@ -38,14 +38,16 @@ local function check(opts, key, kind, fname)
 end
 
 -- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, retry =, retries =,
---              acquire_timeout =, backoff =, member_password =, timeout =, logfile = ... }
+--              acquire_timeout =, backoff =, member_password =, conn = | the connection
+--              options of api.conn }
 function P.get(opts, fname)
   fname = fname or "tenten.pool"
   if type(opts) ~= "table" then errors.arg(fname, "options", "a table", opts, 3) end
   for _, k in ipairs { "owner", "password", "group" } do
     if type(opts[k]) ~= "string" then errors.arg(fname, k, "a string", opts[k], 3) end
   end
-  local conn = api.conn(fname, opts)
+  -- opts.conn: connection settings a caller already built from the same options (api.conn)
+  local conn = opts.conn or api.conn(fname, opts)
   local key = conn.gateway .. "|" .. opts.owner .. "|" .. opts.group .. "|" .. fingerprint(opts.password)
   local pool = pools[key]
   if pool then return pool end
@@ -121,7 +123,7 @@ local function reluid_once(self, member)
     params.pswd = self.member_password
   end
   local ok, err = api.try(self.conn, "reluid", params)
-  if not ok and member.sid and err.code == 35 then
+  if not ok and member.sid and err.code == errors.RC.NOT_LOGGED_IN then
     -- the session is gone already: the clear password still releases the ID
     ok, err = api.try(self.conn, "reluid", { uid = member.uid, gid = self.group, pswd = self.member_password })
   end
@@ -405,6 +407,20 @@ function P.each()
   local list = {}
   for _, pool in pairs(pools) do list[#list + 1] = pool end
   return list
+end
+
+-- The two methods that use a pool rather than run it. Their modules build on this one
+-- (session.lua needs pools, pull.lua needs sessions), so they are required when first called:
+-- that keeps the class whole here without a require cycle.
+
+-- pool:session([opts]): a session on a member ID of this pool.
+function Pool:session(opts)
+  return require("tenten.session").open({ pool = self, mode = opts and opts.mode }, "pool:session")
+end
+
+-- pool:pull(jobs [, opts]): declarative parallel pulls (lua/tenten/pull.lua).
+function Pool:pull(jobs, opts)
+  return require("tenten.pull").pull(self, jobs, opts, "pool:pull")
 end
 
 P.Pool = Pool

@@ -3,9 +3,9 @@
 -- name in the same folder, renamed at the end, so a failed or cancelled job leaves nothing.
 local core = require "tenten.core"
 local errors = require "tenten.errors"
+local formats = require "tenten.formats"
 local progress = require "tenten.progress"
 local sched = require "tenten.sched"
-local session = require "tenten.session"
 
 local M = {}
 
@@ -29,7 +29,7 @@ local function check_job(i, job, fname)
   if cols then ops = ops .. '<colord cols="' .. core.xmlescape(cols) .. '"/>' end
   return {
     table = job.table, ops = ops, out = job.out, name = job.name or job.out,
-    format = session.format_of(job.out, job.format, fname),
+    format = formats.of(job.out, job.format, fname),
   }
 end
 

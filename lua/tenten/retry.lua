@@ -43,7 +43,8 @@ R.NOT_IDEMPOTENT = { getuid = true, login = true, reluid = true, logout = true, 
 R.READS = { getdata = true, query = true, querydata = true, tabinfo = true, dir = true, samstatus = true }
 
 -- getuid answers that no retry can change: bad credentials, not the group's owner, no such group.
-local FATAL_GETUID = { [4] = true, [37] = true, [39] = true }
+local RC = errors.RC
+local FATAL_GETUID = { [RC.INVALID_USER] = true, [RC.NOT_OWNER] = true, [RC.BAD_ADDRESS] = true }
 
 -- A transport failure that a new ask may not meet: no connection, a stall or timeout, a reply
 -- cut off or not XML, an HTTP status that says "later" (5xx, 408, 429).
@@ -64,14 +65,14 @@ function R.kind(api, err)
   if type(c) ~= "number" then return nil end
   if api == "getuid" then
     -- The poller asks for every waiter: only an answer no retry can change fails them at once.
-    if c == 38 then return "busy" end
+    if c == RC.POOL_BUSY then return "busy" end
     if c > 0 then return not FATAL_GETUID[c] and "transient" or nil end
     return R.transport_transient(err) and "transient" or nil
   elseif api == "login" then
     -- a login may have started (or ended) a session: only the platform's "not now" is asked again
-    return (c == 45 or c == 41) and "transient" or nil
+    return (c == RC.THROTTLED or c == RC.UNAVAILABLE) and "transient" or nil
   elseif api == "reluid" or R.READS[api] then
-    if c == 41 or c == 45 then return "transient" end
+    if c == RC.UNAVAILABLE or c == RC.THROTTLED then return "transient" end
     return R.transport_transient(err) and "transient" or nil
   end
   return nil

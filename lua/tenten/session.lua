@@ -3,6 +3,7 @@
 local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
+local formats = require "tenten.formats"
 local pool_mod = require "tenten.pool"
 local retry = require "tenten.retry"
 local sched = require "tenten.sched"
@@ -73,18 +74,17 @@ function M.open(opts, fname)
     if opts[k] ~= nil and type(opts[k]) ~= "number" then errors.arg(fname, k, "a number", opts[k], 3) end
   end
   local s = setmetatable({ mode = mode, group = opts.group }, Session)
+  -- The connection settings are built once, here, from the caller's options, and passed on.
+  local conn = not opts.pool and api.conn(fname, opts) or nil
   if opts.pool then
     s._pool, s.group, s.owner = opts.pool, opts.pool.group, opts.pool.owner
   elseif opts.group then
     s.owner = opts.user
-    s._pool = pool_mod.get({
-      gateway = opts.gateway, owner = opts.user, password = opts.password, group = opts.group,
-      wait = opts.wait, retry = opts.retry, acquire_timeout = opts.acquire_timeout,
-      member_password = opts.member_password, timeout = opts.timeout, logfile = opts.logfile,
-      reuse_connection = opts.reuse_connection, cafile = opts.cafile, proxy = opts.proxy,
-      insecure = opts.insecure, size = opts.size, backoff = opts.backoff, stall = opts.stall,
-      retries = opts.retries,
-    }, fname)
+    -- the pool options are the session's own, the user being the pool's owner
+    local popts = {}
+    for k, v in pairs(opts) do popts[k] = v end
+    popts.owner, popts.conn = opts.user, conn
+    s._pool = pool_mod.get(popts, fname)
   end
   if s._pool then
     s._conn = s._pool.conn
@@ -106,7 +106,7 @@ function M.open(opts, fname)
     end
     opened = true
   else
-    s._conn = api.conn(fname, opts)
+    s._conn = conn
     s.username = opts.user
     login(s, opts.user, opts.password, mode, retry.limits({
       retry = opts.retry, acquire_timeout = opts.acquire_timeout,
@@ -132,7 +132,7 @@ function Session:close()
       return
     end
     local ok, err = api.try(self._conn, "logout", auth(self))
-    if not ok and err.code ~= 35 then error(err, 2) end
+    if not ok and err.code ~= errors.RC.NOT_LOGGED_IN then error(err, 2) end
   end
   -- single user with POSSESS: the platform session keeps running, as the SDKs leave it
 end
@@ -218,6 +218,7 @@ function Query:run()
   -- nil when the reply does not state the count: paging then goes on until a short page
   self.nrows = reply:total()
   self.columns = columns_of(reply)
+  self._head = reply -- its columns, for an empty result's file (Query:write)
   self._ran = true
   return self
 end
@@ -276,7 +277,7 @@ local function pages(self, first, last)
       local page, err = api.wait(h)
       if not page then
         local tries = (h.tries or 1) + 1
-        if err.code == 23 and h.asked > 1 then
+        if err.code == errors.RC.TOO_MANY and h.asked > 1 then
           size = math.max(1, math.min(size, h.asked) // 2)
           self.page_rows = size
           pending = start(h.first)
@@ -375,15 +376,8 @@ function Query:coldict()
   return self:dictslice(0)
 end
 
-local FORMATS = { tsv = "tsv", csv = "csv", jsonl = "jsonl", json = "jsonl", ndjson = "jsonl", txt = "tsv" }
-
-function M.format_of(path, format, fname)
-  local f = format or (type(path) == "string" and FORMATS[path:match("%.([%w]+)$") or ""])
-  if not FORMATS[f or ""] then
-    errors.arg(fname, "format", "tsv, csv or jsonl (or a path ending so)", format, 3)
-  end
-  return FORMATS[f]
-end
+-- formats.lua decides formats; this name stays for the callers that know it
+M.format_of = formats.of
 
 -- Whether a path names a device (/dev/null, /dev/stdout, ...): written in place, since no
 -- temporary file can be made beside it and renamed over it.
@@ -396,7 +390,7 @@ end
 -- written as PATH.part-N and renamed to PATH only when every row, the flush and the close
 -- succeeded: a failed write leaves no file.
 function Query:write(dest, format, on_page)
-  format = M.format_of(dest, format, "Query:write")
+  format = formats.of(dest, format, "Query:write")
   if on_page ~= nil and type(on_page) ~= "function" then
     errors.arg("Query:write", "on_page", "a function", on_page, 2)
   end
@@ -436,14 +430,11 @@ function Query:write(dest, format, on_page)
     rows = rows + n
     if on_page then on_page(rows, bytes) end
   end)
-  if rows == 0 and format ~= "jsonl" and self.columns then
-    -- an empty result still gets its header line
-    local names = {}
-    for k, c in ipairs(self.columns) do names[k] = c.name end
-    local line = table.concat(names, format == "csv" and "," or "\t") .. (format == "csv" and "\r\n" or "\n")
-    local ok, why = file:write(line)
-    if not ok then failed("write the header to", why) end
-    bytes = #line
+  if rows == 0 and self._head then
+    -- an empty result: what its file holds (a header line, or nothing) is the writer's call
+    local wrote, why = self._head:write_header(file, format)
+    if not wrote then failed("write the header to", why) end
+    bytes = wrote
   end
   -- Buffered bytes meet a full disk only here: a write is done when its flush and close are.
   local ok, why

@@ -2,14 +2,15 @@
 -- (tabinfo), asks the policy, carries the actions out with warmpool and flushpool, and logs
 -- each decision with its reason. It outlives a gateway that goes away (it backs off and
 -- resumes) and stops cleanly on SIGINT/SIGTERM. docs/policies.md describes it for users.
-local api = require "tenten.api"
 local core = require "tenten.core"
+local errors = require "tenten.errors"
 local policy = require "tenten.policy"
 local session = require "tenten.session"
 local tenten = require "tenten"
 
 local R = {}
 local fmt = string.format
+local RC = errors.RC
 
 R.USAGE = [==[
 usage: tt-policy POLICY.lua [--once] [--dry-run [--at TIME]] [--log FILE]
@@ -25,9 +26,7 @@ local function text(e)
 end
 
 local function timeout_error(what, seconds, uid)
-  return setmetatable({
-    code = tenten.E_TIMEOUT, msg = fmt("no answer within %g s", seconds), api = what, uid = uid,
-  }, tenten.Error)
+  return errors.new(errors.E_TIMEOUT, fmt("no answer within %g s", seconds), what, uid)
 end
 
 -- Run fn(...) as a task of its own and wait at most `seconds` for it: the pool commands have no
@@ -67,23 +66,16 @@ local function open_log(p, opts)
   return log, file
 end
 
--- A single-user session for tabinfo. Not tenten.Session: that one turns into a pool session
--- whenever TT_GROUP is set, which is how policies are usually given their pool, and a pool
--- session would tie up a member ID (and, possessing a warm one, see its old snapshot).
+-- A single-user session for tabinfo: group = false, because a pool session (which TT_GROUP,
+-- the usual way to give a policy its pool, would otherwise make) ties up a member ID and,
+-- possessing a warm one, sees its old snapshot. kill=yes also ends a session left over on the
+-- ID; the login is asked once (retry = 1), the runner backing off on its own; closing logs out,
+-- so no session is left on the ID between ticks (after a signal, within retry.GRACE).
 local function watch_session(p)
-  local conn = api.conn("tenten.policy", { gateway = p.gateway, timeout = { p.timeout, p.timeout } })
-  -- The logout also runs when a signal cancels the tick, perhaps because the gateway hangs:
-  -- it must not hold the exit up for long.
-  local quick = api.conn("tenten.policy", { gateway = p.gateway, timeout = { 5, 5 } })
-  local reply = api.call(conn, "login", { uid = p.watch_user, pswd = p.watch_password, kill = "yes" })
-  local auth = { uid = p.watch_user, sid = reply:field("sid"), pswd = reply:field("pswd") }
-  return setmetatable({
-    call = function(_, name, body) return api.call(conn, name, auth, body) end,
-  }, {
-    -- Log out, so that no session is left on the ID between ticks; a failure here changes
-    -- nothing (the next login kills whatever is left).
-    __close = function() api.try(quick, "logout", auth) end,
-  })
+  return tenten.session {
+    gateway = p.gateway, user = p.watch_user, password = p.watch_password, group = false,
+    mode = tenten.KILL, timeout = { p.timeout, p.timeout }, retry = 1,
+  }
 end
 
 -- The watched tables as a fresh session sees them. A session sees every table as of its
@@ -92,14 +84,16 @@ end
 local function read_tables(p)
   local out = { tables = {}, problems = {} }
   if #p.watch == 0 then return out end
-  local s <close> = watch_session(p)
+  local s = watch_session(p)
+  -- a failed logout changes nothing (the next login kills whatever is left): never raise it
+  local _logout <close> = setmetatable({}, { __close = function() pcall(s.close, s) end }) -- luacheck: ignore 211
   for _, name in ipairs(p.watch) do
     local ok, info = pcall(session.tabinfo, s, name)
     if ok then
       out.tables[name] = {
         version = info.version, loaded = info.loaded, loaded_unix = info.loaded_unix, nrows = info.nrows,
       }
-    elseif tenten.is_error(info) and (info.code == 16 or info.code == 17) then
+    elseif tenten.is_error(info) and (info.code == RC.BAD_TABLE_NAME or info.code == RC.NO_SUCH_TABLE) then
       out.problems[name] = info.msg -- this table only: the others are still worth watching
     else
       error(info, 0)
