@@ -68,10 +68,12 @@ return {
 EOF
 }
 
-# start_gateway CONFIG: serve on a free loopback port; sets GW_PID and GW_URL (endpoint URL).
+# start_gateway CONFIG [SERVE_OPTION...]: serve on a free loopback port; sets GW_PID and GW_URL
+# (endpoint URL).
 start_gateway() {
   local cfg=$1 out=$WORK/gateway.out err=$WORK/gateway.err
-  "$GATEWAY" serve --config "$cfg" --listen 127.0.0.1:0 >"$out" 2>"$err" &
+  shift
+  "$GATEWAY" serve --config "$cfg" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
   GW_PID=$!
   local i line
   for ((i = 0; i < 200; i++)); do
