@@ -128,10 +128,11 @@ static void load_inject(lua_State *L, int t, gw_config *cfg)
   lua_pop(L, 1);
 }
 
-/* login_throttle = { failures = N, hold = S }, or false for none. */
+/* login_throttle = { failures = N, first = S, hold = S }, or false for none. */
 static void load_throttle(lua_State *L, int t, gw_config *cfg)
 {
   cfg->throttle_failures = DEFAULT_THROTTLE_FAILURES;
+  cfg->throttle_first = 1;
   cfg->throttle_hold = DEFAULT_THROTTLE_HOLD;
   lua_getfield(L, t, "login_throttle");
   if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
@@ -147,7 +148,12 @@ static void load_throttle(lua_State *L, int t, gw_config *cfg)
     double h = opt_number(L, tt, "hold", DEFAULT_THROTTLE_HOLD, "config: login_throttle");
     if (!(h > 0) || h > 86400)
       luaL_error(L, "config: login_throttle: 'hold' must be above 0 and at most 86400 seconds");
+    /* a hold shorter than a second starts at the hold itself */
+    double first = opt_number(L, tt, "first", h < 1 ? h : 1, "config: login_throttle");
+    if (!(first > 0) || first > h)
+      luaL_error(L, "config: login_throttle: 'first' must be above 0 and at most 'hold'");
     cfg->throttle_failures = (int)f;
+    cfg->throttle_first = first;
     cfg->throttle_hold = h;
   }
   lua_pop(L, 1);

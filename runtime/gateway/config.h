@@ -56,6 +56,7 @@ typedef struct gw_config {
   gw_inject *inject;
   size_t ninject;
   int throttle_failures; /* failed logins in a row before a hold; 0 = no throttling */
+  double throttle_first; /* the first hold, seconds */
   double throttle_hold;  /* the longest hold, seconds */
   char *dummy_hash;      /* checked for unknown uids: a hash as costly as the users' own */
   char *warning;         /* plain-text passwords to warn about at start-up, or NULL */

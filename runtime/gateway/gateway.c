@@ -29,7 +29,8 @@ int gw_gateway_init(gw_gateway *gw, char *err, size_t errlen)
   gw->sessions = calloc(gw->cfg.nusers ? gw->cfg.nusers : 1, sizeof *gw->sessions);
   gw->pools = calloc(gw->cfg.ngroups ? gw->cfg.ngroups : 1, sizeof *gw->pools);
   if (gw->cfg.throttle_failures > 0)
-    gw->throttle = gw_throttle_new(gw->cfg.throttle_failures, gw->cfg.throttle_hold);
+    gw->throttle =
+        gw_throttle_new(gw->cfg.throttle_failures, gw->cfg.throttle_first, gw->cfg.throttle_hold);
   if (!gw->sessions || !gw->pools || (gw->cfg.throttle_failures > 0 && !gw->throttle)) {
     snprintf(err, errlen, "out of memory");
     return -1;

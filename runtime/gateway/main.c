@@ -65,7 +65,8 @@ static const char serve_help[] =
     "  max_download_cells  rows x columns one page may carry, else rc 23 (unlimited)\n"
     "                      (a users[i] value beats its group's, which beats the top level)\n"
     "  login_throttle      { failures = 5, hold = 60 }: after 5 failed logins in a row a\n"
-    "                      uid or address waits 1, 2, 4 ... up to 60 s (rc 45); false: off\n"
+    "                      uid or address waits 1, 2, 4 ... up to 60 s (rc 45); false: off;\n"
+    "                      first = S sets the first hold (default 1 s)\n"
     "  inject              test aid: { login = { 45, 41 }, ... } answers the first calls\n"
     "                      of a transaction with these rcs\n"
     "See docs/gateway.md.\n";

@@ -22,12 +22,13 @@ typedef struct slot {
 struct gw_throttle {
   pthread_mutex_t lock;
   int failures;
+  double first; /* the first hold */
   double hold;
   uint64_t seed; /* secret, so nobody can aim many keys at one window */
   slot slots[NSLOTS];
 };
 
-gw_throttle *gw_throttle_new(int failures, double hold)
+gw_throttle *gw_throttle_new(int failures, double first, double hold)
 {
   gw_throttle *t = calloc(1, sizeof *t);
   if (!t) return NULL;
@@ -37,6 +38,7 @@ gw_throttle *gw_throttle_new(int failures, double hold)
   }
   pthread_mutex_init(&t->lock, NULL);
   t->failures = failures;
+  t->first = first;
   t->hold = hold;
   return t;
 }
@@ -126,7 +128,7 @@ static void fail(gw_throttle *t, slot *s, double now)
   s->last = now;
   if (s->fails >= t->failures) {
     int doublings = s->fails - t->failures;
-    double wait = doublings >= 30 ? t->hold : (double)(1L << doublings);
+    double wait = doublings >= 30 ? t->hold : t->first * (double)(1L << doublings);
     s->until = now + (wait < t->hold ? wait : t->hold);
   }
 }

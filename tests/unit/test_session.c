@@ -322,11 +322,17 @@ static void test_throttle_config(void)
   gw_config_free(&cfg);
   CHECK(load("return { database = 'x', users = {}, login_throttle = { failures = 2, hold = 0.5 } }",
              &cfg, err, sizeof err) == 0);
-  CHECK(cfg.throttle_failures == 2 && cfg.throttle_hold == 0.5);
+  CHECK(cfg.throttle_failures == 2 && cfg.throttle_hold == 0.5 && cfg.throttle_first == 0.5);
+  gw_config_free(&cfg);
+  CHECK(load("return { database = 'x', users = {}, login_throttle = { first = 30, hold = 60 } }",
+             &cfg, err, sizeof err) == 0);
+  CHECK(cfg.throttle_first == 30 && cfg.throttle_hold == 60);
   gw_config_free(&cfg);
   const char *bad[] = {
       "login_throttle = 5",
       "login_throttle = { failures = 0 }",
+      "login_throttle = { first = 90, hold = 60 }",
+      "login_throttle = { first = 0 }",
       "login_throttle = { failures = 1.5 }",
       "login_throttle = { hold = 0 }",
       "login_throttle = { hold = 'x' }",
@@ -343,7 +349,7 @@ static void test_throttle_config(void)
 /* The hold rule, with the clock in hand. */
 static void test_throttle(void)
 {
-  gw_throttle *t = gw_throttle_new(3, 10);
+  gw_throttle *t = gw_throttle_new(3, 1, 10);
   CHECK(t != NULL);
   if (!t) return;
   double now = 1000;
@@ -380,6 +386,16 @@ static void test_throttle(void)
   gw_throttle_free(t);
   CHECK(gw_throttle_held(NULL, "u", "a", now) == 0); /* off */
   gw_throttle_failed(NULL, "u", "a", now);
+
+  /* first: the first hold, doubled from there */
+  t = gw_throttle_new(1, 30, 60);
+  CHECK(t != NULL);
+  if (!t) return;
+  gw_throttle_failed(t, "w", NULL, 0);
+  CHECK(gw_throttle_held(t, "w", NULL, 0) == 30);
+  gw_throttle_failed(t, "w", NULL, 30.5);
+  CHECK(gw_throttle_held(t, "w", NULL, 30.5) == 60);
+  gw_throttle_free(t);
 }
 
 /* Messages and escaping always give well-formed UTF-8, cut on character boundaries. */
