@@ -8,6 +8,7 @@
 #   TT_BENCH_PAGE_ROWS=N     page size (the gateway's page_rows and each <next>), default 50000
 #   TT_BUILD_DIR=DIR         build tree holding tt-gateway (default: build/)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PAGE_ROWS=${TT_BENCH_PAGE_ROWS:-50000}

@@ -10,6 +10,7 @@
 #   TT_BENCH_SAM_SECONDS=S   how long each run starts new cycles (default 5)
 #   TT_BUILD_DIR=DIR         build tree (default: build/)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SECONDS_PER_RUN=${TT_BENCH_SAM_SECONDS:-5}

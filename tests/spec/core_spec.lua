@@ -100,6 +100,7 @@ describe("tenten.core", function()
     local tags = {}
     for i, c in ipairs(tree.children) do tags[i] = c.tag end
     assert.are.same({ "rc", "msg", "sid", "pswd", "version" }, tags)
+    assert.are.equal("tt-gateway " .. core.version, r:field("version")) -- one version string
     assert.are.equal("0", tree.children[1].text)
     assert.are.same({}, r:table_attrs())
     assert.are.same({}, r:columns())
@@ -317,7 +318,7 @@ describe("tenten.core", function()
     local took = core.now() - t0
     assert.is_nil(r)
     assert.are.equal(core.E_TIMEOUT, err.code)
-    assert.is_true(took >= 0.19 and took < 1.5, "took " .. took)
+    assert.is_true(took >= 0.19 and took < 5, "took " .. took) -- generous: a loaded machine
   end)
 
   it("reports HTTP 404 as E_HTTP with the gateway's message", function()

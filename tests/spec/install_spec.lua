@@ -113,8 +113,10 @@ describe("cmake --install, moved elsewhere", function()
       "share/doc/tenten-lua/LICENSE" } do
       assert.is_true(exists(prefix .. "/" .. p), p .. " is not installed")
     end
-    -- every Lua file of the checkout, the gateway's compiler included, and nothing else
+    -- every Lua file of the client and nothing else: the gateway's Macro Language compiler
+    -- is built into tt-gateway
     assert.are.same(files(source .. "/lua"), files(prefix .. "/share/lua/5.4"))
+    assert.is_false(exists(prefix .. "/share/lua/5.4/ttgw"))
   end)
 
   it("tt-lua loads tenten from its own prefix, never from the checkout", function()
@@ -164,32 +166,32 @@ describe("cmake --install, moved elsewhere", function()
     os.remove(work .. "/stations.csv")
   end)
 
-  it("tt-gateway loads the macro compiler from its own prefix", function()
-    -- A second copy whose compiler is broken: its tt-gateway must fail on that copy's file.
-    local other = tmp .. "/c"
-    assert(run("cp -a " .. q(prefix) .. " " .. q(other)))
+  it("tt-gateway needs no Lua files: it serves with no share/lua tree", function()
+    -- A copy of the prefix without share/lua; TT_LUA_DIR and LUA_PATH name a directory of
+    -- broken compilers, which the gateway must not read: its compiler is built in.
+    local other, broken = tmp .. "/c", tmp .. "/broken-lua"
+    assert(run("cp -a " .. q(prefix) .. " " .. q(other) .. " && rm -rf " .. q(other .. "/share/lua")))
     other = realpath(other)
-    writefile(other .. "/share/lua/5.4/tenten/macro.lua", 'error("broken copy of the compiler")\n')
-    local _, rc, err = clean(q(other .. "/bin/tt-gateway") .. " serve --config " .. q(gw.cfgpath) ..
-      " --listen 127.0.0.1:0")
-    assert.are.equal(1, rc, err)
-    assert.truthy(err:find("cannot load the macro compiler (from " .. other .. "/share/lua/5.4)", 1, true), err)
-    assert.truthy(err:find("broken copy of the compiler", 1, true), err)
-    -- TT_LUA_DIR still overrides: with the intact copy's compiler it serves
+    assert.is_false(exists(other .. "/share/lua"))
+    assert(run("mkdir -p " .. q(broken .. "/tenten") .. " " .. q(broken .. "/ttgw/macro")))
+    for _, f in ipairs { "tenten/macro.lua", "ttgw/macro.lua", "ttgw/macro/init.lua" } do
+      writefile(broken .. "/" .. f, 'error("broken copy of the compiler")\n')
+    end
     local wrapper = tmp .. "/tt-gateway-other"
     writefile(wrapper, "#!/bin/sh\ncd " .. q(work) .. " && exec env -i PATH=" .. q(BASE_PATH) ..
-      " HOME=" .. q(home) .. " TT_LUA_DIR=" .. q(prefix .. "/share/lua/5.4") .. " " ..
-      q(other .. "/bin/tt-gateway") .. ' "$@"\n')
+      " HOME=" .. q(home) .. " TT_LUA_DIR=" .. q(broken) .. " LUA_PATH=" .. q(broken .. "/?.lua;;") ..
+      " " .. q(other .. "/bin/tt-gateway") .. ' "$@"\n')
     assert(run("chmod +x " .. q(wrapper)))
     gateway.bin = wrapper
     local ok, gw2 = pcall(gateway.start, { db = gw.config.database, dir = tmp })
     gateway.bin = tmp .. "/tt-gateway-installed"
     assert(ok, gw2)
     local s = gw2:login("owner1", "secret1")
-    local r = gw2:scall(s, "query", "<in><name>pub.demo.weather.stations</name><ops/></in>")
+    local rows, err = gw2:pull(s, "pub.demo.weather.stations", '<sel value="elev<2000"/>')
     gw2:stop()
-    assert.are.equal(0, r.rc, r.msg)
-    run("rm -rf " .. q(other))
+    assert(rows, err and err.msg)
+    assert.are.equal(expected_rows, #rows)
+    run("rm -rf " .. q(other) .. " " .. q(broken))
   end)
 
   it("tt-policy runs from the prefix with the tt-lua beside it", function()
@@ -311,12 +313,22 @@ describe("tt-gateway --help", function()
     assert.is_true(n >= 10, "found only " .. n .. " config keys in config.c")
   end)
 
-  it("--version gives the project's version", function()
+  it("--version gives the project's version, the one every program and the module carry", function()
     local out, rc = sh(bin .. " --version")
     assert.are.equal(0, rc)
     local cache = assert(readfile(build .. "/CMakeCache.txt"))
     local v = cache:match("CMAKE_PROJECT_VERSION:STATIC=([%d%.]+)")
     assert.are.equal("tt-gateway " .. v .. " (XML API v3)\n", out)
+    -- tt-lua -v, and tenten.VERSION from the installed core.so under the stock lua5.4.
+    local err
+    out, rc, err = clean(q(prefix .. "/bin/tt-lua") .. " -v")
+    assert.are.equal(0, rc, explain(rc, err))
+    assert.truthy(out:find("\ntt-lua " .. v .. "\n", 1, true), out)
+    local vars = "LUA_PATH=" .. q(prefix .. "/share/lua/5.4/?.lua;" .. prefix .. "/share/lua/5.4/?/init.lua") ..
+      " LUA_CPATH=" .. q(prefix .. "/lib/lua/5.4/?.so")
+    out, rc, err = clean("lua5.4 -e " .. q('print(require "tenten".VERSION, require "tenten.core".version)'), vars)
+    assert.are.equal(0, rc, explain(rc, err))
+    assert.are.equal(v .. "\t" .. v .. "\n", out)
   end)
 end)
 
@@ -333,15 +345,12 @@ describe("the rockspec", function()
     local spec = load_rockspec()
     local installed = {}
     for _, file in pairs(spec.build.install.lua) do installed[file] = true end
+    -- lua/tenten is the client alone (the gateway's compiler is runtime/gateway/macro/)
     for _, f in ipairs(files(source .. "/lua/tenten")) do
       local path = "lua/tenten/" .. f
-      if f == "macro.lua" or f:find("^macro/") then
-        assert.is_nil(installed[path], path .. " is the gateway's, not the client's")
-      else
-        assert.is_true(installed[path], path .. " is missing from " .. spec_path)
-      end
+      assert.is_true(installed[path], path .. " is missing from " .. spec_path)
     end
-    for _, dir in ipairs { "runtime/core", "runtime/lua" } do
+    for _, dir in ipairs { "runtime/core", "runtime/binding" } do
       for _, f in ipairs(files(source .. "/" .. dir)) do
         if f:find("%.c$") then
           local path = dir .. "/" .. f
@@ -356,8 +365,10 @@ describe("the rockspec", function()
     assert.are.equal(0, has, "luarocks is not installed (scripts/setup installs it)")
     -- Built in a copy: luarocks compiles inside the directory it runs in.
     local src, tree = tmp .. "/rock-src", tmp .. "/rock-tree"
+    -- CMakeLists.txt too: the build reads the version from its project() line.
     assert(run("mkdir -p " .. q(src) .. " && cp -r " .. q(source .. "/rockspecs") .. " " ..
-      q(source .. "/lua") .. " " .. q(source .. "/runtime") .. " " .. q(src)))
+      q(source .. "/lua") .. " " .. q(source .. "/runtime") .. " " .. q(source .. "/CMakeLists.txt") ..
+      " " .. q(src)))
     local out, rc, err = sh("cd " .. q(src) .. " && env -i PATH=" .. q(BASE_PATH) .. " HOME=" .. q(home) ..
       " luarocks --lua-version 5.4 make --tree " .. q(tree) .. " " .. spec_path)
     assert.are.equal(0, rc, out .. err)
@@ -366,11 +377,12 @@ describe("the rockspec", function()
     assert.is_false(exists(tree .. "/share/lua/5.4/tenten/macro.lua"))
     assert.is_true(exists(tree .. "/lib/lua/5.4/tenten/core.so"))
     local cmd = "sh -c " .. q('eval "$(luarocks --lua-version 5.4 path --tree ' .. q(tree) .. ')" && ' ..
-      'lua5.4 -e \'require "tenten" print(package.searchpath("tenten.core", package.cpath))\' && ' ..
+      'lua5.4 -e \'print(require "tenten".VERSION, package.searchpath("tenten.core", package.cpath))\' && ' ..
       "lua5.4 query.lua")
     out, rc, err = clean(cmd, "TT_GATEWAY=" .. q(gw.base))
     assert.are.equal(0, rc, explain(rc, err))
-    assert.are.equal(tree .. "/lib/lua/5.4/tenten/core.so\nrows " .. expected_rows .. " of " ..
+    local v = assert(readfile(build .. "/CMakeCache.txt")):match("CMAKE_PROJECT_VERSION:STATIC=([%d%.]+)")
+    assert.are.equal(v .. "\t" .. tree .. "/lib/lua/5.4/tenten/core.so\nrows " .. expected_rows .. " of " ..
       expected_rows .. "\n", out)
   end)
 end)

@@ -174,12 +174,26 @@ describe("tt-gateway queries", function()
       local out = gateway.run("sqlite3 " .. gateway.q(db) .. " " .. gateway.q(sql))
       return tonumber(out)
     end
-    gateway.sleep(1.5)
+    -- Wait for a housekeeping tick that ran while `early` lives, seen by what it drops: a
+    -- version of test.tick that only `probe` needed goes once probe has logged out. The same
+    -- pass must keep test.snap's old version.
+    local function tick_versions()
+      local sql = "SELECT count(*) FROM tt_catalog WHERE name='test.tick'"
+      return tonumber((gateway.run("sqlite3 " .. gateway.q(db) .. " " .. gateway.q(sql))))
+    end
+    assert.are.equal(0, gateway.import(db, "test.tick", "v:i\n1\n", dir))
+    local probe = g:login("other1", "secret3")
+    assert.are.equal(0, gateway.import(db, "test.tick", "v:i\n1\n2\n", dir))
+    assert.are.equal(2, tick_versions())
+    g:scall(probe, "logout")
+    local tick_deadline = os.time() + 10
+    while tick_versions() > 1 and os.time() < tick_deadline do gateway.sleep(0.05) end
+    assert.are.equal(1, tick_versions())
     assert.are.equal(2, versions())
     assert.are.equal("2", count(early))
     g:scall(early, "logout")
     local deadline = os.time() + 10
-    while versions() > 1 and os.time() < deadline do gateway.sleep(0.2) end
+    while versions() > 1 and os.time() < deadline do gateway.sleep(0.05) end
     assert.are.equal(1, versions())
     assert.are.equal("3", count(late))
   end)

@@ -234,8 +234,13 @@ describe("tt-gateway SAM timers", function()
     local sw = g:login(warm, "secret1", "possess")
     g:scall(sw, "reluid")
     assert.are.equal("WARM", status(g)[warm].state)
-    gateway.sleep(2.5)
+    -- the housekeeping tick runs once a second: poll for its effect, up to a generous bound
     local ids = status(g)
+    local deadline = os.time() + 20
+    while (ids[uid].state ~= "COLD" or ids[warm].state ~= "COLD") and os.time() < deadline do
+      gateway.sleep(0.05)
+      ids = status(g)
+    end
     assert.are.equal("COLD", ids[uid].state)
     assert.are.equal("COLD", ids[warm].state)
     assert.are.equal(35, g:scall(sw, "dir").rc)
@@ -268,7 +273,16 @@ describe("tt-gateway SAM and running work", function()
     local cmd = g:curl_command({ api = "query", apiversion = 3, uid = s.uid, sid = s.sid, pswd = s.pswd },
       SLOW, { out = out })
     gateway.sh("(" .. cmd .. " >/dev/null 2>&1; touch " .. gateway.q(out .. ".done") .. ") &")
-    gateway.sleep(0.4)
+    -- Wait until the query runs: it then holds its session, so a dir on the same session gets
+    -- no answer within half a second (before the query arrives, or after it ends, dir answers).
+    local running = false
+    for _ = 1, 400 do
+      local r = g:call("dir", { uid = s.uid, sid = s.sid, pswd = s.pswd }, nil, { timeout = 0.5 })
+      if r.rc == nil then running = true break end
+      assert.is_nil(gateway.readfile(out .. ".done"), "the slow query ended before it was seen running")
+      gateway.sleep(0.02)
+    end
+    assert.is_true(running, "the slow query never started")
     return uid, s, function()
       for _ = 1, 1200 do
         if gateway.readfile(out .. ".done") then return gateway.reply(gateway.readfile(out)) end

@@ -46,10 +46,36 @@ function M.writefile(path, s)
   f:close()
 end
 
+-- Temporary folders go under $TMPDIR (default /tmp). Every one tmpdir() makes is registered and
+-- removed by cleanup(); what a spec leaves goes when its Lua state closes (busted ends with
+-- os.exit(code, true)), after any gateway still running is stopped.
+M.tmproot = os.getenv("TMPDIR")
+if not M.tmproot or M.tmproot == "" then M.tmproot = "/tmp" end
+local made, running = {}, {}
+
 function M.tmpdir()
-  local out = M.run("mktemp -d /tmp/tt-test.XXXXXX")
-  return (out:gsub("%s+$", ""))
+  local out = M.run("mktemp -d " .. q(M.tmproot .. "/tt-test.XXXXXX"))
+  local dir = out:gsub("%s+$", "")
+  assert(dir ~= "", "mktemp failed")
+  made[dir] = true
+  return dir
 end
+
+-- Remove one temporary folder, or (no argument) every one still registered.
+function M.cleanup(dir)
+  if dir then
+    if made[dir] then
+      os.execute("rm -rf " .. q(dir))
+      made[dir] = nil
+    end
+    return
+  end
+  for g in pairs(running) do pcall(g.stop, g) end
+  for d in pairs(made) do os.execute("rm -rf " .. q(d)) end
+  made = {}
+end
+
+M._sentinel = setmetatable({}, { __gc = function() M.cleanup() end })
 
 -- Lua source for a value (tables, strings, numbers, booleans).
 local function serialize(v, indent)
@@ -102,7 +128,7 @@ function M.demo_db(dir, scale)
 end
 
 function M.import(db, table_name, csv_text, dir)
-  local path = (dir or "/tmp") .. "/import-" .. tostring(math.random(1e9)) .. ".csv"
+  local path = (dir or M.tmproot) .. "/import-" .. tostring(math.random(1e9)) .. ".csv"
   M.writefile(path, csv_text)
   -- import makes a new database only when asked to (--create), so ask when there is none
   local f = io.open(db, "rb")
@@ -129,8 +155,12 @@ function M.start(opts)
   local self = setmetatable({ dir = dir, config = config, cfgpath = cfgpath }, Gateway)
   local stem = cfgpath:gsub("%.lua$", "")
   self.out, self.err, self.pidfile, self.rcfile = stem .. ".out", stem .. ".err", stem .. ".pid", stem .. ".rc"
-  local inner = string.format("%s serve --config %s --listen 127.0.0.1:0 >%s 2>%s & echo $! >%s; wait $!; echo $? >%s",
-    q(M.bin), q(cfgpath), q(self.out), q(self.err), q(self.pidfile), q(self.rcfile))
+  -- opts.args: more serve options, e.g. { "--latency", "200" }
+  local extra = ""
+  for _, a in ipairs(opts.args or {}) do extra = extra .. " " .. q(a) end
+  local inner = string.format(
+    "%s serve --config %s --listen 127.0.0.1:0%s >%s 2>%s & echo $! >%s; wait $!; echo $? >%s",
+    q(M.bin), q(cfgpath), extra, q(self.out), q(self.err), q(self.pidfile), q(self.rcfile))
   M.sh("sh -c " .. q(inner) .. " >/dev/null 2>&1 &")
   for _ = 1, 400 do
     local line = M.readfile(self.out) or ""
@@ -139,6 +169,7 @@ function M.start(opts)
       self.base = url
       self.url = url .. "cgi-bin/gw"
       self.pid = tonumber(M.readfile(self.pidfile))
+      running[self] = true
       return self
     end
     if M.readfile(self.rcfile) then break end
@@ -153,6 +184,7 @@ end
 
 -- Send a signal and wait for the process to end. Returns its exit code.
 function Gateway:stop(signal)
+  running[self] = nil
   if not self.pid then return self.exit_code end
   M.sh("kill -" .. (signal or "TERM") .. " " .. self.pid .. " 2>/dev/null")
   for _ = 1, 400 do
