@@ -17,11 +17,7 @@ local function count(text, pattern)
   return n
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = gateway.exists
 
 describe("the platform's dialect", function()
   local dir, db

@@ -184,11 +184,7 @@ describe("faults", function()
     end)
   end)
 
-  local function exists(path)
-    local f = io.open(path)
-    if f then f:close() end
-    return f ~= nil
-  end
+  local exists = gateway.exists
 
   -- Names in dir matching a Lua pattern.
   local function listing(pattern)
@@ -489,20 +485,18 @@ describe("faults", function()
       gateway.sh(string.format("(%s %s %s %s >%s 2>&1 & echo $! >%s; wait $!; echo \"rc=$?\" >>%s) >/dev/null 2>&1 &",
         gateway.q(ttlua), gateway.q(script), gateway.q(fx.gw), gateway.q(dir), gateway.q(out), gateway.q(pidfile),
         gateway.q(out)))
-      for _ = 1, 400 do
-        if #listing("^hang%d%.csv%.part") == 2 and fx:count("getdata") == 2 then break end
-        gateway.sleep(0.05)
-      end
+      gateway.wait_for(function()
+        return #listing("^hang%d%.csv%.part") == 2 and fx:count("getdata") == 2
+      end, 20)
       assert.are.equal(2, #listing("^hang%d%.csv%.part"))
       assert.are.equal(2, fx:count("getdata"))
       local t0 = tenten.now()
       gateway.sh("kill -TERM " .. assert(tonumber(gateway.readfile(pidfile))))
       local text
-      for _ = 1, 600 do
+      gateway.wait_for(function()
         text = gateway.readfile(out) or ""
-        if text:find("rc=") then break end
-        gateway.sleep(0.05)
-      end
+        return text:find("rc=")
+      end, 30)
       local took = tenten.now() - t0
       assert.matches("rc=130", text)
       -- the grace for releases is 2 s; the default stall limit for a reluid would be 120 s

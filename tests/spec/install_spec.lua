@@ -39,11 +39,7 @@ local function explain(rc, err)
   return "exit " .. tostring(rc) .. ", stderr:\n" .. tostring(err)
 end
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = gateway.exists
 
 -- Sorted list of the files under dir (relative paths).
 local function files(dir)

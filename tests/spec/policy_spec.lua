@@ -333,26 +333,17 @@ describe("the policy runner", function()
     local inner = string.format("%s%s %s >/dev/null 2>%s & echo $! >%s; wait $!; echo $? >%s",
       url and envfor(url) or env, q(source .. "/scripts/tt-policy"), q(path), q(r.err), q(r.pidfile), q(r.rcfile))
     gateway.sh("sh -c " .. q(inner) .. " >/dev/null 2>&1 &")
-    for _ = 1, 200 do
+    gateway.wait_for(function()
       r.pid = tonumber(gateway.readfile(r.pidfile) or "")
-      if r.pid then break end
-      gateway.sleep(0.025)
-    end
+      return r.pid
+    end, 5, 0.025)
     assert(r.pid, "the runner did not start")
     runners[#runners + 1] = r
     function r.log() return gateway.readfile(r.err) or "" end
     return r
   end
 
-  -- Wait until fn() is true (at most `seconds`, default 30: the machine may be busy);
-  -- returns whether it became true.
-  local function wait_for(fn, seconds)
-    for _ = 1, math.floor((seconds or 30) / 0.05) do
-      if fn() then return true end
-      gateway.sleep(0.05)
-    end
-    return fn() and true or false
-  end
+  local wait_for = gateway.wait_for
 
   local function count(text, pattern)
     local n = 0

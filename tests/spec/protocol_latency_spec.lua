@@ -94,19 +94,16 @@ describe("tt-gateway serve --latency, stopping", function()
     gateway.sh("curl -s --noproxy '*' -o " .. q(out) .. " " ..
       q(url(g, { api = "login", uid = "owner1", pswd = "secret1" })) .. " >/dev/null 2>&1 &")
     -- the log line is written when the reply is made, just before the hold begins
-    local held = false
-    for _ = 1, 400 do
-      if g:log():find("api=login uid=owner1", 1, true) then held = true break end
-      gateway.sleep(0.025)
-    end
+    local held = gateway.wait_for(function()
+      return g:log():find("api=login uid=owner1", 1, true)
+    end, 10, 0.025)
     assert.is_true(held, g:log())
     assert.are.equal(0, g:stop()) -- waits at most 10 s, far less than the hold
     local reply
-    for _ = 1, 400 do
+    gateway.wait_for(function()
       reply = gateway.readfile(out) or ""
-      if reply:find("</out>", 1, true) then break end
-      gateway.sleep(0.025)
-    end
+      return reply:find("</out>", 1, true)
+    end, 10, 0.025)
     os.remove(out)
     assert.matches("<rc>0</rc>", reply)
   end)

@@ -186,14 +186,12 @@ describe("tt-gateway queries", function()
     assert.are.equal(0, gateway.import(db, "test.tick", "v:i\n1\n2\n", dir))
     assert.are.equal(2, tick_versions())
     g:scall(probe, "logout")
-    local tick_deadline = os.time() + 10
-    while tick_versions() > 1 and os.time() < tick_deadline do gateway.sleep(0.05) end
+    gateway.wait_for(function() return tick_versions() <= 1 end, 10)
     assert.are.equal(1, tick_versions())
     assert.are.equal(2, versions())
     assert.are.equal("2", count(early))
     g:scall(early, "logout")
-    local deadline = os.time() + 10
-    while versions() > 1 and os.time() < deadline do gateway.sleep(0.05) end
+    gateway.wait_for(function() return versions() <= 1 end, 10)
     assert.are.equal(1, versions())
     assert.are.equal("3", count(late))
   end)

@@ -235,12 +235,11 @@ describe("tt-gateway SAM timers", function()
     g:scall(sw, "reluid")
     assert.are.equal("WARM", status(g)[warm].state)
     -- the housekeeping tick runs once a second: poll for its effect, up to a generous bound
-    local ids = status(g)
-    local deadline = os.time() + 20
-    while (ids[uid].state ~= "COLD" or ids[warm].state ~= "COLD") and os.time() < deadline do
-      gateway.sleep(0.05)
+    local ids
+    gateway.wait_for(function()
       ids = status(g)
-    end
+      return ids[uid].state == "COLD" and ids[warm].state == "COLD"
+    end, 20)
     assert.are.equal("COLD", ids[uid].state)
     assert.are.equal("COLD", ids[warm].state)
     assert.are.equal(35, g:scall(sw, "dir").rc)

@@ -18,11 +18,7 @@ describe("pool:pull", function()
     if g then g:stop() end
   end)
 
-  local function exists(path)
-    local f = io.open(path)
-    if f then f:close() end
-    return f ~= nil
-  end
+  local exists = gateway.exists
 
   local function count_lines(path)
     local n = 0

@@ -63,16 +63,6 @@ local function strict_ok(raw)
   return rc == 0
 end
 
--- Poll until f() is true, for at most `limit` seconds.
-local function eventually(f, limit)
-  local t0 = os.time()
-  repeat
-    if f() then return true end
-    gateway.sleep(0.05)
-  until os.time() - t0 > (limit or 10)
-  return f()
-end
-
 describe("session tokens (item 1)", function()
   local g
   setup(function() g = gateway.start {} end)
@@ -148,9 +138,9 @@ describe("failed logins (item 2)", function()
     for _ = 1, 3 do
       assert.are.equal(4, g:call("login", { uid = "owner1", pswd = "wrong" }).rc)
     end
-    assert.is_true(eventually(function()
+    assert.is_true(gateway.wait_for(function()
       return g:call("login", { uid = "owner1", pswd = "secret1", kill = "possess" }).rc == 0
-    end))
+    end, 10))
     -- a success starts the count over: two more failures are not yet a hold
     for _ = 1, 2 do
       assert.are.equal(4, g:call("login", { uid = "owner1", pswd = "wrong" }).rc)

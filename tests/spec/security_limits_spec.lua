@@ -3,14 +3,7 @@
 local gateway = require "gateway"
 local q = gateway.q
 
--- Wait for cond() to hold, polling; false after `seconds`.
-local function wait_for(cond, seconds)
-  for _ = 1, seconds * 20 do
-    if cond() then return true end
-    gateway.sleep(0.05)
-  end
-  return cond()
-end
+local wait_for = gateway.wait_for
 
 describe("request parsing before login (item 5)", function()
   local g, dir
@@ -203,11 +196,7 @@ describe("import keeps databases safe (items 13 and 14)", function()
       q(path) .. " " .. (extra or "") .. " 2>&1")
   end
 
-  local function exists(path)
-    local f = io.open(path, "rb")
-    if f then f:close() end
-    return f ~= nil
-  end
+  local exists = gateway.exists
 
   it("does not create a database unless asked (--create)", function()
     local out, rc = import(dir .. "/typo.db", "a:i\n1\n")

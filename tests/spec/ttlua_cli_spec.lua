@@ -5,35 +5,9 @@ local build = os.getenv("TT_BUILD_DIR") or "build"
 local source = os.getenv("TT_SOURCE_DIR") or "."
 local bin = build .. "/tt-lua"
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function sh(cmd)
-  local f = assert(io.popen(cmd .. "; echo \"@@rc=$?\""))
-  local out = f:read("a")
-  f:close()
-  local rc = tonumber(out:match("@@rc=(%d+)%s*$"))
-  return (out:gsub("@@rc=%d+%s*$", "")), rc
-end
-
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function writefile(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local tmproot = os.getenv("TMPDIR")
-if not tmproot or tmproot == "" then tmproot = "/tmp" end
-local tmp = (sh("mktemp -d " .. q(tmproot .. "/tt-test.XXXXXX")):gsub("%s+$", ""))
+local gateway = require "gateway"
+local q, sh, readfile, writefile = gateway.q, gateway.run, gateway.readfile, gateway.writefile
+local tmp = gateway.tmpdir()
 
 -- Run tt-lua. args: the command line after the binary, already quoted for the shell.
 -- opts.stdin: text for stdin (else /dev/null); opts.env: "VAR=value ..." (quoted);
@@ -68,7 +42,7 @@ local function explain(rc, err)
 end
 
 teardown(function()
-  os.execute("rm -rf " .. q(tmp))
+  gateway.cleanup(tmp)
 end)
 
 describe("tt-lua", function()

@@ -130,11 +130,7 @@ describe("tt-pull", function()
     return d
   end
 
-  local function exists(path)
-    local f = io.open(path)
-    if f then f:close() end
-    return f ~= nil
-  end
+  local exists = gateway.exists
 
   local function lines(path)
     local list = {}

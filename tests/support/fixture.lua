@@ -16,17 +16,8 @@ Fixture.__index = Fixture
 local build = os.getenv("TT_BUILD_DIR") or "build"
 M.bin = build .. "/tt-fixture"
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local gateway = require "gateway"
+local q, readfile = gateway.q, gateway.readfile
 
 -- Start tt-fixture. opts: upstream (URL of a gateway; proxy mode) or replies (api -> list of
 -- files; reply mode), rules (list of rule strings), log (keep the request log; default on).

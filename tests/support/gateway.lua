@@ -32,6 +32,17 @@ function M.sleep(s)
   os.execute("sleep " .. s)
 end
 
+-- Poll cond() every `step` seconds (default 0.05), at most `seconds` worth of sleeps (default
+-- 30: the machine may be busy); true as soon as it holds, else whether a last try holds.
+function M.wait_for(cond, seconds, step)
+  step = step or 0.05
+  for _ = 1, math.floor((seconds or 30) / step + 0.5) do
+    if cond() then return true end
+    M.sleep(step)
+  end
+  return cond() and true or false
+end
+
 function M.readfile(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -44,6 +55,12 @@ function M.writefile(path, s)
   local f = assert(io.open(path, "wb"))
   f:write(s)
   f:close()
+end
+
+function M.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
 end
 
 -- Temporary folders go under $TMPDIR (default /tmp). Every one tmpdir() makes is registered and
