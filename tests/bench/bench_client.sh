@@ -18,21 +18,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=${TT_BENCH_RUNS:-3}
-while (($#)); do
-  case $1 in
-  --runs)
-    RUNS=${2:?--runs needs a value}
-    shift 2
-    ;;
-  -h | --help)
-    sed -n '2,17s/^# \{0,1\}//p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument: $1" ;;
-  esac
-done
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a whole number above 0"
+parse_runs "$@"
 
 TABLE=pub.demo.weather.hourly90
 OWNER=owner1
@@ -59,13 +45,7 @@ if ! /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
 fi
 make_workdir
 
-if [[ -n ${TT_BENCH_DB:-} ]]; then
-  [[ -f $TT_BENCH_DB ]] || die "TT_BENCH_DB: no such file: $TT_BENCH_DB"
-  DB=$(realpath "$TT_BENCH_DB")
-else
-  DB=$WORK/demo.db
-  "$GATEWAY" demo --db "$DB" --scale 1 >/dev/null
-fi
+demo_db
 
 # Like lib.sh's write_config, but with the request log on: it is how the tables count the
 # HTTP exchanges each side really made. Both sides pay for the log line alike.

@@ -12,19 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PAGE_ROWS=${TT_BENCH_PAGE_ROWS:-50000}
-while (($#)); do
-  case $1 in
-  --page-rows)
-    PAGE_ROWS=${2:?--page-rows needs a value}
-    shift 2
-    ;;
-  -h | --help)
-    sed -n '2,9s/^# \{0,1\}//p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument: $1" ;;
-  esac
-done
+parse_args "--page-rows PAGE_ROWS" "$@"
 [[ $PAGE_ROWS =~ ^[1-9][0-9]*$ ]] || die "page rows must be a whole number above 0"
 
 TABLE=pub.demo.weather.hourly90
@@ -34,13 +22,7 @@ RUNS=3
 build_targets tt-gateway
 make_workdir
 
-if [[ -n ${TT_BENCH_DB:-} ]]; then
-  [[ -f $TT_BENCH_DB ]] || die "TT_BENCH_DB: no such file: $TT_BENCH_DB"
-  DB=$(realpath "$TT_BENCH_DB")
-else
-  DB=$WORK/demo.db
-  "$GATEWAY" demo --db "$DB" --scale 1 >/dev/null
-fi
+demo_db
 VERSION=$(sqlite3 "$DB" \
   "select version from tt_catalog where name='$TABLE' order by version desc limit 1")
 [[ -n $VERSION ]] || die "$DB has no $TABLE"

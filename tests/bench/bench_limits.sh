@@ -14,21 +14,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=${TT_BENCH_RUNS:-3}
-while (($#)); do
-  case $1 in
-  --runs)
-    RUNS=${2:?--runs needs a value}
-    shift 2
-    ;;
-  -h | --help)
-    sed -n '2,13s/^# \{0,1\}//p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument: $1" ;;
-  esac
-done
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a whole number above 0"
+parse_runs "$@"
 
 NROWS=1051200
 PAGE_ROWS=50000  # where the client starts, and the gateway's own page cap
@@ -41,13 +27,7 @@ TTLUA=$BUILD_DIR/tt-lua
 /usr/bin/time -f %U -o /dev/null true 2>/dev/null || die "GNU time (/usr/bin/time) is needed for the CPU column"
 make_workdir
 
-if [[ -n ${TT_BENCH_DB:-} ]]; then
-  [[ -f $TT_BENCH_DB ]] || die "TT_BENCH_DB: no such file: $TT_BENCH_DB"
-  DB=$(realpath "$TT_BENCH_DB")
-else
-  DB=$WORK/demo.db
-  "$GATEWAY" demo --db "$DB" --scale 1 >/dev/null
-fi
+demo_db
 
 # config FILE [LIMIT-LINE]
 config() {

@@ -14,19 +14,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SECONDS_PER_RUN=${TT_BENCH_SAM_SECONDS:-5}
-while (($#)); do
-  case $1 in
-  --seconds)
-    SECONDS_PER_RUN=${2:?--seconds needs a value}
-    shift 2
-    ;;
-  -h | --help)
-    sed -n '2,10s/^# \{0,1\}//p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument: $1" ;;
-  esac
-done
+parse_args "--seconds SECONDS_PER_RUN" "$@"
 [[ $SECONDS_PER_RUN =~ ^[0-9]+([.][0-9]+)?$ ]] || die "seconds must be a number"
 
 build_targets tt-gateway bench_sam_cycles

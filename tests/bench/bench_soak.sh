@@ -16,27 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TASKS=2000 ROUNDS=8 P=0.05 SIZE=8
-while (($#)); do
-  case $1 in
-  --tasks)
-    TASKS=${2:?--tasks needs a value}
-    shift 2
-    ;;
-  --rounds)
-    ROUNDS=${2:?--rounds needs a value}
-    shift 2
-    ;;
-  --p)
-    P=${2:?--p needs a value}
-    shift 2
-    ;;
-  -h | --help)
-    sed -n '2,14s/^# \{0,1\}//p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument: $1" ;;
-  esac
-done
+parse_args "--tasks TASKS --rounds ROUNDS --p P" "$@"
 [[ $TASKS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "tasks and rounds must be whole numbers above 0"
 
 build_targets tt-gateway tt-lua tt-fixture

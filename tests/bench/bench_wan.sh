@@ -27,21 +27,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=${TT_BENCH_RUNS:-3}
-while (($#)); do
-  case $1 in
-  --runs)
-    RUNS=${2:?--runs needs a value}
-    shift 2
-    ;;
-  -h | --help)
-    sed -n '2,26s/^# \{0,1\}//p' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument: $1" ;;
-  esac
-done
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a whole number above 0"
+parse_runs "$@"
 LATENCIES=${TT_BENCH_LATENCIES:-0 50}
 WAIT10=${TT_BENCH_WAIT10:-1}
 
@@ -63,13 +49,7 @@ PY1010=$BUILD_DIR/bench_py1010_like
 command -v curl >/dev/null || die "curl is not installed"
 make_workdir
 
-if [[ -n ${TT_BENCH_DB:-} ]]; then
-  [[ -f $TT_BENCH_DB ]] || die "TT_BENCH_DB: no such file: $TT_BENCH_DB"
-  DB=$(realpath "$TT_BENCH_DB")
-else
-  DB=$WORK/demo.db
-  "$GATEWAY" demo --db "$DB" --scale 1 >/dev/null
-fi
+demo_db
 write_config "$WORK/gateway.lua" "$DB" "$POOL_SIZE" "$PAGE_ROWS"
 
 export NO_PROXY='*' no_proxy='*'

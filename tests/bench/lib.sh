@@ -20,6 +20,50 @@ die() {
   exit 1
 }
 
+# parse_args "OPTION VAR ..." [ARG...]: a bench script's command line. Each OPTION takes a
+# value, stored in the variable VAR (the caller sets its default first); -h/--help prints the
+# script's header comment (line 2 up to the first line that is not a comment).
+parse_args() {
+  local -a spec
+  read -ra spec <<<"$1"
+  shift
+  local i found
+  while (($#)); do
+    if [[ $1 == -h || $1 == --help ]]; then
+      sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
+      exit 0
+    fi
+    found=
+    for ((i = 0; i < ${#spec[@]}; i += 2)); do
+      [[ $1 == "${spec[i]}" ]] || continue
+      [[ -n ${2:-} ]] || die "$1 needs a value"
+      printf -v "${spec[i + 1]}" '%s' "$2"
+      found=1
+      break
+    done
+    [[ -n $found ]] || die "unknown argument: $1"
+    shift 2
+  done
+}
+
+# parse_runs [ARG...]: RUNS from --runs N, else TT_BENCH_RUNS, else 3; a whole number above 0.
+parse_runs() {
+  RUNS=${TT_BENCH_RUNS:-3}
+  parse_args "--runs RUNS" "$@"
+  [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a whole number above 0"
+}
+
+# demo_db: DB is TT_BENCH_DB when set (it must exist), else a scale-1 demo database in WORK.
+demo_db() {
+  if [[ -n ${TT_BENCH_DB:-} ]]; then
+    [[ -f $TT_BENCH_DB ]] || die "TT_BENCH_DB: no such file: $TT_BENCH_DB"
+    DB=$(realpath "$TT_BENCH_DB")
+  else
+    DB=$WORK/demo.db
+    "$GATEWAY" demo --db "$DB" --scale 1 >/dev/null
+  fi
+}
+
 # Configure the build tree if needed and bring the given targets up to date (quietly: the
 # benchmark's output is the table).
 build_targets() {
