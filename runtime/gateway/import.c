@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +18,7 @@
 /* Large reads keep the per-character parser fed without a syscall per line. */
 #define CSV_BUFSZ (1 << 20)
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...)
-{
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-static int nomem(char *err, size_t errlen)
-{
-  return fail(err, errlen, GW_STORE_ERR_DB, "out of memory");
-}
-
-/* ---- CSV reading ------------------------------------------------------------------------------
- */
+/* ---- CSV reading ----------------------------------------------------------------------- */
 
 typedef struct csv {
   FILE *f;
@@ -93,7 +74,8 @@ static int csv_open(csv *c, const char *path, size_t max_record, char *err, size
       GW_STORE_MAX_COLS + 1; /* one more than a table may have: the check says how many */
   c->f = fopen(path, "rb");
   if (!c->f)
-    return fail(err, errlen, GW_STORE_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+    return gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open \"%s\": %s", path,
+                         strerror(errno));
   c->buf = malloc(CSV_BUFSZ);
   c->dcap = 4096;
   c->data = malloc(c->dcap);
@@ -101,7 +83,7 @@ static int csv_open(csv *c, const char *path, size_t max_record, char *err, size
   c->off = malloc(c->fcap * sizeof *c->off);
   if (!c->buf || !c->data || !c->off) {
     csv_close(c);
-    return nomem(err, errlen);
+    return gw_store_nomem(err, errlen);
   }
   /* Spreadsheets like to start UTF-8 files with a byte order mark; it is not data. */
   if (fill(c) && c->len >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0) c->pos = 3;
@@ -145,25 +127,26 @@ static inline const char *field(const csv *c, size_t i, size_t *len)
 
 static int read_error(csv *c, char *err, size_t errlen)
 {
-  return fail(err, errlen, GW_STORE_ERR_IO, "cannot read \"%s\": %s", c->path, strerror(c->ioerr));
+  return gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot read \"%s\": %s", c->path,
+                       strerror(c->ioerr));
 }
 
 /* What a failed push or add_field means, as read_record's error. The caps keep one record's
  * memory bounded whatever the file holds (200 MB of commas once took 1.8 GB). */
 static int grow_fail(const csv *c, int why, long start, char *err, size_t errlen)
 {
-  if (why == -1) return nomem(err, errlen);
+  if (why == -1) return gw_store_nomem(err, errlen);
   if (why == -3)
     return c->max_fields > GW_STORE_MAX_COLS
-               ? fail(err, errlen, GW_STORE_ERR_INPUT,
-                      "line %ld: more than %d fields (a table has at most %d columns)", start,
-                      GW_STORE_MAX_COLS, GW_STORE_MAX_COLS)
-               : fail(err, errlen, GW_STORE_ERR_INPUT,
-                      "line %ld: more than %zu fields, the header has %zu", start, c->max_fields,
-                      c->max_fields);
-  return fail(err, errlen, GW_STORE_ERR_INPUT,
-              "line %ld: a record longer than %zu bytes (raise --max-record to load it)", start,
-              c->max_record);
+               ? gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                               "line %ld: more than %d fields (a table has at most %d columns)",
+                               start, GW_STORE_MAX_COLS, GW_STORE_MAX_COLS)
+               : gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                               "line %ld: more than %zu fields, the header has %zu", start,
+                               c->max_fields, c->max_fields);
+  return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                       "line %ld: a record longer than %zu bytes (raise --max-record to load it)",
+                       start, c->max_record);
 }
 
 /* Read one record into c->data/c->off. Returns 1, 0 at the end of the file, or an error;
@@ -183,9 +166,9 @@ static int read_record(csv *c, long *start, char *err, size_t errlen)
         ch = getch(c);
         if (ch == EOF) {
           if (c->ioerr) return read_error(c, err, errlen);
-          return fail(err, errlen, GW_STORE_ERR_INPUT,
-                      "line %ld, column %zu: unterminated quoted field (no closing \")", *start,
-                      c->nf);
+          return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                               "line %ld, column %zu: unterminated quoted field (no closing \")",
+                               *start, c->nf);
         }
         if (ch == '"') {
           ch = getch(c);
@@ -196,10 +179,11 @@ static int read_record(csv *c, long *start, char *err, size_t errlen)
         if ((g = push(c, ch)) != 0) return grow_fail(c, g, *start, err, errlen);
       }
       if (ch != ',' && ch != '\n' && ch != '\r' && ch != EOF)
-        return fail(err, errlen, GW_STORE_ERR_INPUT,
-                    "line %ld, column %zu: unexpected character after a closing quote (a quote "
-                    "inside a quoted field is written \"\")",
-                    *start, c->nf);
+        return gw_store_fail(
+            err, errlen, GW_STORE_ERR_INPUT,
+            "line %ld, column %zu: unexpected character after a closing quote (a quote "
+            "inside a quoted field is written \"\")",
+            *start, c->nf);
     } else {
       /* A stray quote inside an unquoted field is taken literally, as most writers expect. */
       while (ch != ',' && ch != '\n' && ch != '\r' && ch != EOF) {
@@ -325,18 +309,21 @@ static int read_header(csv *c, layout *im, char *err, size_t errlen)
   int rc = read_record(c, &line, err, errlen);
   if (rc < 0) return rc;
   if (rc == 0)
-    return fail(err, errlen, GW_STORE_ERR_INPUT, "line 1: empty file (a header row is required)");
+    return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                         "line 1: empty file (a header row is required)");
   size_t n = c->nf, len;
   if (n == 1 && field(c, 0, &len) && len == 0)
-    return fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld: the header row is empty", line);
+    return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld: the header row is empty",
+                         line);
   if (n > GW_STORE_MAX_COLS)
-    return fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld: %zu columns, at most %d are allowed",
-                line, n, GW_STORE_MAX_COLS);
+    return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                         "line %ld: %zu columns, at most %d are allowed", line, n,
+                         GW_STORE_MAX_COLS);
   im->cols = calloc(n, sizeof *im->cols);
   im->typed = calloc(n, 1);
   im->can = calloc(n, 1);
   im->seen = calloc(n, 1);
-  if (!im->cols || !im->typed || !im->can || !im->seen) return nomem(err, errlen);
+  if (!im->cols || !im->typed || !im->can || !im->seen) return gw_store_nomem(err, errlen);
   for (size_t i = 0; i < n; i++) {
     const char *s = field(c, i, &len);
     const char *colon = memchr(s, ':', len);
@@ -345,31 +332,34 @@ static int read_header(csv *c, layout *im, char *err, size_t errlen)
     if (colon) {
       size_t tlen = len - nlen - 1;
       if (tlen != 1 || !strchr("ijfa", colon[1]) || colon[1] == '\0')
-        return fail(err, errlen, GW_STORE_ERR_INPUT,
-                    "line %ld, column %zu: bad column type in \"%s\" (after the colon: i, j, f "
-                    "or a)",
-                    line, i + 1, gw_store_shown(s, len, buf, sizeof buf));
+        return gw_store_fail(
+            err, errlen, GW_STORE_ERR_INPUT,
+            "line %ld, column %zu: bad column type in \"%s\" (after the colon: i, j, f "
+            "or a)",
+            line, i + 1, gw_store_shown(s, len, buf, sizeof buf));
       type = colon[1];
     }
     if (nlen == 0)
-      return fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld, column %zu: empty column name", line,
-                  i + 1);
+      return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                           "line %ld, column %zu: empty column name", line, i + 1);
     if (s[0] == '_')
-      return fail(err, errlen, GW_STORE_ERR_INPUT,
-                  "line %ld, column %zu: column name \"%s\" is reserved (names starting with _ "
-                  "belong to the gateway)",
-                  line, i + 1, gw_store_shown(s, nlen, buf, sizeof buf));
+      return gw_store_fail(
+          err, errlen, GW_STORE_ERR_INPUT,
+          "line %ld, column %zu: column name \"%s\" is reserved (names starting with _ "
+          "belong to the gateway)",
+          line, i + 1, gw_store_shown(s, nlen, buf, sizeof buf));
     if (!gw_store_valid_ident(s, nlen))
-      return fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld, column %zu: bad column name \"%s\"",
-                  line, i + 1, gw_store_shown(s, nlen, buf, sizeof buf));
+      return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                           "line %ld, column %zu: bad column name \"%s\"", line, i + 1,
+                           gw_store_shown(s, nlen, buf, sizeof buf));
     /* SQLite identifiers ignore case, so Sales and sales would be one column. */
     for (size_t j = 0; j < i; j++)
       if (strlen(im->cols[j].name) == nlen && strncasecmp(im->cols[j].name, s, nlen) == 0)
-        return fail(err, errlen, GW_STORE_ERR_INPUT,
-                    "line %ld, column %zu: duplicate column name \"%.*s\"", line, i + 1, (int)nlen,
-                    s);
+        return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                             "line %ld, column %zu: duplicate column name \"%.*s\"", line, i + 1,
+                             (int)nlen, s);
     im->cols[i].name = strndup(s, nlen);
-    if (!im->cols[i].name) return nomem(err, errlen);
+    if (!im->cols[i].name) return gw_store_nomem(err, errlen);
     im->ncols = i + 1;
     im->cols[i].type = type ? type : 'a';
     im->typed[i] = type != 0;
@@ -380,16 +370,17 @@ static int read_header(csv *c, layout *im, char *err, size_t errlen)
 
 static int ragged(long line, size_t nf, size_t ncols, char *err, size_t errlen)
 {
-  return fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld: %zu field%s, the header has %zu", line,
-              nf, nf == 1 ? "" : "s", ncols);
+  return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld: %zu field%s, the header has %zu",
+                       line, nf, nf == 1 ? "" : "s", ncols);
 }
 
 static int bad_value(const layout *im, long line, size_t col, const char *s, size_t len,
                      const char *why, char *err, size_t errlen)
 {
   char buf[64];
-  return fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld, column %zu (%s): \"%s\" %s", line,
-              col + 1, im->cols[col].name, gw_store_shown(s, len, buf, sizeof buf), why);
+  return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT, "line %ld, column %zu (%s): \"%s\" %s",
+                       line, col + 1, im->cols[col].name, gw_store_shown(s, len, buf, sizeof buf),
+                       why);
 }
 
 /* Replies are XML, which cannot carry bytes that are not UTF-8: refuse them at the door.
@@ -483,10 +474,11 @@ static int bind_record(const csv *c, const layout *im, long line, sqlite3_stmt *
                sqlite3_bind_text(st, p, s, (int)len, SQLITE_STATIC) == SQLITE_TOOBIG) {
       /* The record buffer outlives the step, so SQLite need not copy. Past SQLite's limit on
        * one value (SQLITE_MAX_LENGTH) the bind fails: never store N/A in its place. */
-      return fail(err, errlen, GW_STORE_ERR_INPUT,
-                  "line %ld, column %zu (%s): a value of %zu bytes, more than SQLite stores in "
-                  "one field",
-                  line, i + 1, im->cols[i].name, len);
+      return gw_store_fail(
+          err, errlen, GW_STORE_ERR_INPUT,
+          "line %ld, column %zu (%s): a value of %zu bytes, more than SQLite stores in "
+          "one field",
+          line, i + 1, im->cols[i].name, len);
     }
   }
   return 0;
@@ -502,9 +494,9 @@ static int load_rows(sqlite3 *db, const char *table, const char *path, const lay
   if (rc) return rc;
   rc = read_record(&c, &line, err, errlen);
   if (rc == 1 && c.nf != im->ncols)
-    rc = fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" changed while being imported", path);
+    rc = gw_store_fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" changed while being imported", path);
   else if (rc == 0)
-    rc = fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" changed while being imported", path);
+    rc = gw_store_fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" changed while being imported", path);
   if (rc < 0) {
     csv_close(&c);
     return rc;
@@ -561,20 +553,20 @@ int gw_import_check_target(const char *path, int create, char *err, size_t errle
   if (stat(path, &sb) != 0) {
     if (errno == ENOENT && create) return 0;
     if (errno == ENOENT)
-      return fail(err, errlen, GW_STORE_ERR_IO,
-                  "no database \"%s\" (give --create to make a new one)", path);
-    return fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
-                strerror(errno));
+      return gw_store_fail(err, errlen, GW_STORE_ERR_IO,
+                           "no database \"%s\" (give --create to make a new one)", path);
+    return gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
+                         strerror(errno));
   }
   if (!S_ISREG(sb.st_mode))
-    return fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not a regular file", path);
+    return gw_store_fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not a regular file", path);
   if (sb.st_size == 0) return 0; /* an empty file is an empty database: nothing to harm */
   /* Read-only, so a file that turns out not to be ours is left exactly as it was. */
   sqlite3 *d = NULL;
   int rc = 0;
   if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-    rc = fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
-              d ? sqlite3_errmsg(d) : "out of memory");
+    rc = gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
+                       d ? sqlite3_errmsg(d) : "out of memory");
     sqlite3_close(d);
     return rc;
   }
@@ -589,17 +581,18 @@ int gw_import_check_target(const char *path, int create, char *err, size_t errle
     tables = sqlite3_column_int(st, 0);
     ours = sqlite3_column_int(st, 1);
   } else if (sqlite3_errcode(d) == SQLITE_NOTADB) {
-    rc = fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not an SQLite database", path);
+    rc = gw_store_fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not an SQLite database", path);
   } else {
-    rc = fail(err, errlen, GW_STORE_ERR_DB, "reading \"%s\": %s", path, sqlite3_errmsg(d));
+    rc = gw_store_fail(err, errlen, GW_STORE_ERR_DB, "reading \"%s\": %s", path, sqlite3_errmsg(d));
   }
   sqlite3_finalize(st);
   sqlite3_close(d);
   if (!rc && tables > 0 && ours < 2)
-    rc = fail(err, errlen, GW_STORE_ERR_IO,
-              "\"%s\" is an SQLite database but not a tt-gateway one (it has no tt_catalog): "
-              "refusing to change it",
-              path);
+    rc = gw_store_fail(
+        err, errlen, GW_STORE_ERR_IO,
+        "\"%s\" is an SQLite database but not a tt-gateway one (it has no tt_catalog): "
+        "refusing to change it",
+        path);
   return rc;
 }
 

@@ -20,8 +20,7 @@
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...)
+int gw_store_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
   if (err && errlen) {
     va_list ap;
@@ -34,12 +33,12 @@ __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, 
 
 static int db_fail(sqlite3 *db, char *err, size_t errlen, const char *what)
 {
-  return fail(err, errlen, GW_STORE_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
+  return gw_store_fail(err, errlen, GW_STORE_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-static int nomem(char *err, size_t errlen)
+int gw_store_nomem(char *err, size_t errlen)
 {
-  return fail(err, errlen, GW_STORE_ERR_DB, "out of memory");
+  return gw_store_fail(err, errlen, GW_STORE_ERR_DB, "out of memory");
 }
 
 const char *gw_store_shown(const char *s, size_t len, char *out, size_t outlen)
@@ -65,19 +64,19 @@ static int bad_name(const char *table, char *err, size_t errlen)
 {
   char buf[64];
   const char *t = table ? table : "";
-  return fail(err, errlen, GW_STORE_ERR_NAME,
-              "bad table name \"%s\": want two or more dot-separated names, each a letter "
-              "followed by letters, digits or _, at most %d characters in all",
-              gw_store_shown(t, strlen(t), buf, sizeof buf), MAX_NAME);
+  return gw_store_fail(err, errlen, GW_STORE_ERR_NAME,
+                       "bad table name \"%s\": want two or more dot-separated names, each a letter "
+                       "followed by letters, digits or _, at most %d characters in all",
+                       gw_store_shown(t, strlen(t), buf, sizeof buf), MAX_NAME);
 }
 
 int gw_store_writable_name(const char *table, char *err, size_t errlen)
 {
   if (!gw_store_valid_name(table)) return bad_name(table, err, errlen);
   if (strcmp(table, GW_STORE_LONELY) == 0)
-    return fail(err, errlen, GW_STORE_ERR_NAME,
-                "bad table name \"%s\": it is built in (one row, no columns) and cannot be loaded",
-                table);
+    return gw_store_fail(
+        err, errlen, GW_STORE_ERR_NAME,
+        "bad table name \"%s\": it is built in (one row, no columns) and cannot be loaded", table);
   return 0;
 }
 
@@ -176,13 +175,13 @@ int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t 
   struct stat sb;
   if (!create && strncmp(path, "file:", 5) != 0 && strcmp(path, ":memory:") != 0 &&
       stat(path, &sb) != 0)
-    return fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
-                strerror(errno));
+    return gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
+                         strerror(errno));
   int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
   sqlite3 *d = NULL;
   if (sqlite3_open_v2(path, &d, flags, NULL) != SQLITE_OK) {
-    fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
-         d ? sqlite3_errmsg(d) : "out of memory");
+    gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
+                  d ? sqlite3_errmsg(d) : "out of memory");
     sqlite3_close(d);
     return GW_STORE_ERR_IO;
   }
@@ -191,9 +190,10 @@ int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t 
   int rc = 0;
   if (sqlite3_exec(d, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
     if (sqlite3_errcode(d) == SQLITE_NOTADB)
-      rc = fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not an SQLite database", path);
+      rc = gw_store_fail(err, errlen, GW_STORE_ERR_IO, "\"%s\" is not an SQLite database", path);
     else
-      rc = fail(err, errlen, GW_STORE_ERR_DB, "opening \"%s\": %s", path, sqlite3_errmsg(d));
+      rc = gw_store_fail(err, errlen, GW_STORE_ERR_DB, "opening \"%s\": %s", path,
+                         sqlite3_errmsg(d));
   }
   /* NORMAL under WAL loses at most the last commits on power loss, never consistency. */
   if (!rc) rc = exec(d, "PRAGMA synchronous=NORMAL", err, errlen);
@@ -258,20 +258,20 @@ static int check_columns(const gw_column *cols, size_t ncols, char *err, size_t 
 {
   char buf[64];
   if (ncols > GW_STORE_MAX_COLS)
-    return fail(err, errlen, GW_STORE_ERR_INPUT, "%zu columns, at most %d are allowed", ncols,
-                GW_STORE_MAX_COLS);
+    return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT, "%zu columns, at most %d are allowed",
+                         ncols, GW_STORE_MAX_COLS);
   for (size_t i = 0; i < ncols; i++) {
     const char *n = cols[i].name ? cols[i].name : "";
     if (!gw_store_valid_ident(n, strlen(n)))
-      return fail(err, errlen, GW_STORE_ERR_INPUT, "column %zu: bad column name \"%s\"", i + 1,
-                  gw_store_shown(n, strlen(n), buf, sizeof buf));
+      return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT, "column %zu: bad column name \"%s\"",
+                           i + 1, gw_store_shown(n, strlen(n), buf, sizeof buf));
     if (!cols[i].type || !strchr("ijfa", cols[i].type))
-      return fail(err, errlen, GW_STORE_ERR_INPUT, "column %zu (%s): bad type '%c'", i + 1, n,
-                  cols[i].type ? cols[i].type : '?');
+      return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT, "column %zu (%s): bad type '%c'", i + 1,
+                           n, cols[i].type ? cols[i].type : '?');
     for (size_t j = 0; j < i; j++)
       if (strcasecmp(cols[j].name, n) == 0)
-        return fail(err, errlen, GW_STORE_ERR_INPUT, "column %zu: duplicate column name \"%s\"",
-                    i + 1, n);
+        return gw_store_fail(err, errlen, GW_STORE_ERR_INPUT,
+                             "column %zu: duplicate column name \"%s\"", i + 1, n);
   }
   return 0;
 }
@@ -325,7 +325,7 @@ static int start_version(gw_store_writer *w, const char *table, const char *titl
   sb_add(&create, ")");
   sb_add(&insert, ")");
   if (create.oom || insert.oom)
-    rc = nomem(err, errlen);
+    rc = gw_store_nomem(err, errlen);
   else
     rc = exec(db, create.p, err, errlen);
   /* Persistent: it lives for the whole load, possibly millions of steps. */
@@ -348,7 +348,7 @@ int gw_store_begin(sqlite3 *db, const char *table, const char *title, const gw_c
   rc = check_columns(cols, ncols, err, errlen);
   if (rc) return rc;
   gw_store_writer *nw = calloc(1, sizeof *nw);
-  if (!nw) return nomem(err, errlen);
+  if (!nw) return gw_store_nomem(err, errlen);
   nw->db = db;
   nw->rpar = (int)ncols + 1;
   /* IMMEDIATE takes the write lock now (waiting out the busy timeout), so two importers
@@ -377,8 +377,8 @@ int gw_store_next(gw_store_writer *w, char *err, size_t errlen)
   sqlite3_bind_int64(w->ins, w->rpar, w->nrows + 1);
   int rc = 0;
   if (sqlite3_step(w->ins) != SQLITE_DONE)
-    rc = fail(err, errlen, GW_STORE_ERR_DB, "inserting row %lld: %s", (long long)w->nrows + 1,
-              sqlite3_errmsg(w->db));
+    rc = gw_store_fail(err, errlen, GW_STORE_ERR_DB, "inserting row %lld: %s",
+                       (long long)w->nrows + 1, sqlite3_errmsg(w->db));
   else
     w->nrows++;
   sqlite3_reset(w->ins);
@@ -388,7 +388,7 @@ int gw_store_next(gw_store_writer *w, char *err, size_t errlen)
 
 int gw_store_commit(gw_store_writer *w, char *err, size_t errlen)
 {
-  if (!w) return fail(err, errlen, GW_STORE_ERR_DB, "no load in progress");
+  if (!w) return gw_store_fail(err, errlen, GW_STORE_ERR_DB, "no load in progress");
   sqlite3 *db = w->db;
   sqlite3_finalize(w->ins);
   w->ins = NULL;
@@ -485,7 +485,7 @@ static int fill_info(sqlite3 *db, sqlite3_stmt *cat, sqlite3_stmt *cst, gw_table
   sqlite3_reset(cst);
   if (oom || !ok) {
     gw_table_info_free(t);
-    return oom ? nomem(err, errlen) : db_fail(db, err, errlen, "reading columns");
+    return oom ? gw_store_nomem(err, errlen) : db_fail(db, err, errlen, "reading columns");
   }
   return 0;
 }
@@ -532,7 +532,7 @@ static int lonely(gw_table_info *out, char *err, size_t errlen)
   out->nrows = 1;
   if (!out->name || !out->title) {
     gw_table_info_free(out);
-    return nomem(err, errlen);
+    return gw_store_nomem(err, errlen);
   }
   return 0;
 }
@@ -561,8 +561,8 @@ int gw_store_resolve(sqlite3 *db, const char *table, int64_t gen, gw_table_info 
       if (!rc) rc = mark_indexed(db, out, err, errlen);
       if (rc) gw_table_info_free(out);
     } else if (s == SQLITE_DONE)
-      rc = fail(err, errlen, GW_STORE_ERR_NOTABLE, "no table \"%s\"",
-                gw_store_shown(table, strlen(table), buf, sizeof buf));
+      rc = gw_store_fail(err, errlen, GW_STORE_ERR_NOTABLE, "no table \"%s\"",
+                         gw_store_shown(table, strlen(table), buf, sizeof buf));
     else
       rc = db_fail(db, err, errlen, "reading the catalog");
   }
@@ -658,13 +658,14 @@ static int doomed(sqlite3 *db, const int64_t *live, size_t nlive, int64_t **out,
     if (oom) break;
   }
   if (s != SQLITE_DONE)
-    rc = s == SQLITE_ROW ? nomem(err, errlen) : db_fail(db, err, errlen, "reading the catalog");
+    rc = s == SQLITE_ROW ? gw_store_nomem(err, errlen)
+                         : db_fail(db, err, errlen, "reading the catalog");
   sqlite3_finalize(st);
 
   if (!rc && nlive) {
     sorted = malloc(nlive * sizeof *sorted);
     if (!sorted)
-      rc = nomem(err, errlen);
+      rc = gw_store_nomem(err, errlen);
     else {
       memcpy(sorted, live, nlive * sizeof *sorted);
       qsort(sorted, nlive, sizeof *sorted, cmp_i64);
@@ -672,7 +673,7 @@ static int doomed(sqlite3 *db, const int64_t *live, size_t nlive, int64_t **out,
   }
   if (!rc && n) {
     drop = malloc(n * sizeof *drop);
-    if (!drop) rc = nomem(err, errlen);
+    if (!drop) rc = gw_store_nomem(err, errlen);
   }
   /* Version k of a name is what generation g sees when v[k] <= g < v[k+1]; the newest is
    * always kept, since every future session sees it. */

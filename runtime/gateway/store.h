@@ -55,6 +55,12 @@ typedef struct gw_table_info {
   gw_column *cols;
 } gw_table_info;
 
+/* The error idiom of the store and the importer: write the message into err (when given)
+ * and return code; gw_store_nomem is GW_STORE_ERR_DB with "out of memory". */
+__attribute__((format(printf, 4, 5))) int gw_store_fail(char *err, size_t errlen, int code,
+                                                        const char *fmt, ...);
+int gw_store_nomem(char *err, size_t errlen);
+
 /* Open (creating if asked) a database, WAL mode, busy timeout, catalog tables ensured. */
 int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t errlen);
 
