@@ -4,8 +4,8 @@
 -- summary; exit codes 0 ok, 1 a job failed, 2 usage or configuration, 130 interrupted.
 local core = require "tenten.core"
 local errors = require "tenten.errors"
+local formats = require "tenten.formats"
 local json = require "tenten.json"
-local session = require "tenten.session"
 local tenten = require "tenten"
 
 local M = {}
@@ -214,7 +214,7 @@ function M.check_jobs(list, from)
       fail("%s: 'columns' must be a list of names or \"a,b\"", where)
     end
     if cols == "" then cols = nil end
-    local ok, format = pcall(session.format_of, job.out, job.format, "tt-pull")
+    local ok, format = pcall(formats.of, job.out, job.format, "tt-pull")
     if not ok then
       fail("%s (%s): %s", where, job.out, (tostring(format):gsub("^tt%-pull: ", "")))
     end

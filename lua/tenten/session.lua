@@ -376,9 +376,6 @@ function Query:coldict()
   return self:dictslice(0)
 end
 
--- formats.lua decides formats; this name stays for the callers that know it
-M.format_of = formats.of
-
 -- Whether a path names a device (/dev/null, /dev/stdout, ...): written in place, since no
 -- temporary file can be made beside it and renamed over it.
 local function device(path)
