@@ -12,15 +12,7 @@ local function tags(node)
   return out
 end
 
-local function rows_of(r)
-  local rows = {}
-  for _, tr in ipairs(r.root:child("data"):all("tr")) do
-    local row = {}
-    for i, td in ipairs(tr:all("td")) do row[i] = td.text end
-    rows[#rows + 1] = row
-  end
-  return rows
-end
+local rows_of = gateway.rows_of
 
 local function first_ids(r)
   local ids = {}

@@ -26,15 +26,7 @@ describe("tt-gateway queries", function()
     return g:scall(s, "query", "<in><name>" .. (name or "test.small") .. "</name><ops>" .. (ops or "") .. "</ops></in>")
   end
 
-  local function rows_of(r)
-    local rows = {}
-    for _, tr in ipairs(r.root:child("data"):all("tr")) do
-      local row = {}
-      for i, td in ipairs(tr:all("td")) do row[i] = td.text end
-      rows[#rows + 1] = row
-    end
-    return rows
-  end
+  local rows_of = gateway.rows_of
 
   it("replies to query with the row count and the column metadata", function()
     local r = query("")

@@ -262,6 +262,17 @@ function M.reply(raw, status)
   return r
 end
 
+-- The rows of a reply's <data>, as lists of cell texts.
+function M.rows_of(r)
+  local rows = {}
+  for _, tr in ipairs(r.root:child("data"):all("tr")) do
+    local row = {}
+    for i, td in ipairs(tr:all("td")) do row[i] = td.text end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
 -- One XML API call: api name, other params, optional body.
 function Gateway:call(api, params, body, opts)
   params = params or {}
