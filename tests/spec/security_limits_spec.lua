@@ -160,6 +160,20 @@ describe("slow clients (item 6)", function()
     finally(function() g2:stop() end)
     local to = g2.base:match("http://([^/]+)/")
     local stop1, stop2 = trickle(300, to), trickle(300, to)
+    -- Both slow clients must hold their slots before the first login tries: a login that got
+    -- in between them would take the second one's slot instead.
+    local port = string.format("%04X", tonumber(to:match(":(%d+)$")))
+    local function established()
+      local n = 0
+      for _, file in ipairs { "/proc/net/tcp", "/proc/net/tcp6" } do
+        for line in (gateway.readfile(file) or ""):gmatch("[^\n]+") do
+          local lport, st = line:match("^%s*%d+: %x+:(%x+) %x+:%x+ (%x+)")
+          if lport == port and st == "01" then n = n + 1 end
+        end
+      end
+      return n
+    end
+    assert.is_true(wait_for(function() return established() >= 2 end, 30))
     local refused = wait_for(function()
       local r = g2:call("login", { uid = "owner1", pswd = "secret1" }, nil, { timeout = 5 })
       return r.rc == nil
