@@ -249,10 +249,16 @@ end)
 
 describe("tt-gateway SAM and running work", function()
   local g, dir
-  -- Four full sorts of ~300k rows: long enough that the pool command lands while it runs.
-  local SLOW = "<in><name>pub.demo.weather.hourly90</name><ops>" ..
-    '<sort col="temp" dir="down"/><sort col="dewpt"/><sort col="rain"/><sort col="hour" dir="down"/>' ..
-    "</ops></in>"
+  -- The table merged onto itself `merges` times, then four full sorts. The pool command lands
+  -- about half a second into the run (see slow_query), so the query must run for several
+  -- times that even on a fast machine: four sorts of the bare table (~1.8 s here) once finished
+  -- before a resetpool on a loaded CI machine. Three copies: ~6 s; seven: ~18 s.
+  local function slow_ops(merges)
+    return "<in><name>pub.demo.weather.hourly90</name><ops>" ..
+      string.rep('<merge table2="pub.demo.weather.hourly90"/>', merges) ..
+      '<sort col="temp" dir="down"/><sort col="dewpt"/><sort col="rain"/><sort col="hour" dir="down"/>' ..
+      "</ops></in>"
+  end
 
   setup(function()
     dir = gateway.tmpdir()
@@ -265,12 +271,12 @@ describe("tt-gateway SAM and running work", function()
 
   -- Start the slow query on a pool session in the background; return a function that waits
   -- for its reply.
-  local function slow_query()
+  local function slow_query(merges)
     local uid = assert(getuid(g))
     local s = g:login(uid, "secret1", "possess")
     local out = dir .. "/slow-" .. uid .. ".xml"
     local cmd = g:curl_command({ api = "query", apiversion = 3, uid = s.uid, sid = s.sid, pswd = s.pswd },
-      SLOW, { out = out })
+      slow_ops(merges), { out = out })
     gateway.sh("(" .. cmd .. " >/dev/null 2>&1; touch " .. gateway.q(out .. ".done") .. ") &")
     -- Wait until the query runs: it then holds its session, so a dir on the same session gets
     -- no answer within half a second (before the query arrives, or after it ends, dir answers).
@@ -292,7 +298,7 @@ describe("tt-gateway SAM and running work", function()
   end
 
   it("resetpool interrupts a running query", function()
-    local uid, s, reply = slow_query()
+    local uid, s, reply = slow_query(6) -- interrupted: its full length costs nothing
     assert.are.equal(0, g:call("resetpool", OWNER).rc)
     local r = reply()
     assert.are.equal(35, r.rc, r.msg)
@@ -302,7 +308,7 @@ describe("tt-gateway SAM and running work", function()
   end)
 
   it("flushpool lets a running query finish and marks its ID", function()
-    local uid, s, reply = slow_query()
+    local uid, s, reply = slow_query(2) -- runs to its end
     assert.are.equal(0, g:call("flushpool", OWNER).rc)
     assert.are.equal("MARKED", status(g)[uid].state)
     local r = reply()
