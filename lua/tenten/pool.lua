@@ -8,6 +8,12 @@
 -- (retry.lua decides which answers are). An ID whose reluid keeps failing is never dropped:
 -- it stays on the "to release" list, asked again before the next getuid and at the end of
 -- the run (tenten.run, a signal).
+--
+-- Linger: inside a run, an ID released while nobody waits stays with the pool, still logged
+-- in, for `linger` seconds, so a task taking its next item a moment later skips a reluid, a
+-- getuid and a login (three round trips). Its timer gives it back; so do the end of the run,
+-- pool:close() and a signal, at once. Outside a run nothing would be left to give it back
+-- when the script ends, so a release there goes straight to the platform.
 local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
@@ -20,6 +26,12 @@ Pool.__index = Pool
 Pool.__name = "tenten.pool"
 
 local pools = {} -- "gateway|owner|group|fingerprint of the password" -> pool
+-- Closed pools that may still hold leased IDs: a signal must release those too.
+local retired = setmetatable({}, { __mode = "k" })
+
+-- How long a released ID lingers by default: long enough for a task to finish one item and
+-- ask for the next, short next to the platform's own idle timers.
+P.LINGER = 2
 
 -- A fingerprint of a password for the pools' key, so two passwords never share a pool and the
 -- key never shows one: FNV-1a (64 bits) over a salt drawn per process and the password.
@@ -38,8 +50,8 @@ local function check(opts, key, kind, fname)
 end
 
 -- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, retry =, retries =,
---              acquire_timeout =, backoff =, member_password =, conn = | the connection
---              options of api.conn }
+--              acquire_timeout =, backoff =, member_password =, linger =, conn = | the
+--              connection options of api.conn }
 function P.get(opts, fname)
   fname = fname or "tenten.pool"
   if type(opts) ~= "table" then errors.arg(fname, "options", "a table", opts, 3) end
@@ -49,12 +61,16 @@ function P.get(opts, fname)
   -- opts.conn: connection settings a caller already built from the same options (api.conn)
   local conn = opts.conn or api.conn(fname, opts)
   local key = conn.gateway .. "|" .. opts.owner .. "|" .. opts.group .. "|" .. fingerprint(opts.password)
-  local pool = pools[key]
-  if pool then return pool end
   local size = check(opts, "size", "number", fname)
   if size and (size < 1 or size ~= math.floor(size)) then
     errors.arg(fname, "size", "a whole number >= 1", size, 3)
   end
+  local linger = check(opts, "linger", "number", fname)
+  if linger and not (linger >= 0 and linger < math.huge) then
+    errors.arg(fname, "linger", "a number of seconds >= 0", linger, 3)
+  end
+  local pool = pools[key]
+  if pool then return pool end
   pool = setmetatable({
     conn = conn, owner = opts.owner, password = opts.password, group = opts.group,
     member_password = check(opts, "member_password", "string", fname) or opts.password,
@@ -67,11 +83,14 @@ function P.get(opts, fname)
     acquire_timeout = check(opts, "acquire_timeout", "number", fname),
     held = {},       -- uid -> member { uid, sid, enc, leased }
     nheld = 0, nbusy = 0,
+    linger = linger or P.LINGER,
+    lingering = {},  -- members released here and kept for the next acquire, newest last
+    key = key,
     -- uid -> member: IDs no longer used but not yet given back (a reluid in flight, or failed)
     unreleased = {}, nfailed = 0,
     waiters = { head = 1, tail = 0 },
     nwaiting = 0,
-    acquisitions = 0, timeouts = 0, max_wait = 0, handoffs = 0, release_failures = 0,
+    acquisitions = 0, timeouts = 0, max_wait = 0, handoffs = 0, release_failures = 0, reuses = 0,
   }, Pool)
   pools[key] = pool
   return pool
@@ -296,16 +315,51 @@ local function poller_alive(self)
   return self.poller ~= nil
 end
 
+-- Keep a released member for the next acquire; its timer gives it back after `linger` s.
+local function keep_lingering(self, member)
+  local list = self.lingering
+  list[#list + 1] = member
+  member.linger_timer = sched.at(core.now() + self.linger, function()
+    for i, m in ipairs(self.lingering) do
+      if m == member then
+        table.remove(self.lingering, i)
+        member.linger_timer = nil
+        sched.spawn(give_back, self, member, retry.RELEASE_ATTEMPTS).observed = true
+        return
+      end
+    end
+  end)
+end
+
+-- The newest lingering member (its session is the freshest), or nil.
+local function take_lingering(self)
+  local m = table.remove(self.lingering)
+  if m then
+    m.linger_timer.cancelled = true
+    m.linger_timer = nil
+  end
+  return m
+end
+
 -- Lease a member: { uid, sid, enc } (sid set when it is still logged in from a release).
 function Pool:acquire(timeout)
   timeout = timeout or self.acquire_timeout
   local w = { future = sched.future(), since = core.now(), attempts = 0, failures = 0 }
   -- Always queue: a member released here goes to the longest waiter, so nobody barges.
+  if self.closed then
+    errors.raise(errors.E_CLOSED, "a session from pool " .. self.group .. " after pool:close()", "getuid",
+      self.owner, 2)
+  end
   local q = self.waiters
   q.tail = q.tail + 1
   q[q.tail] = w
   self.nwaiting = self.nwaiting + 1
-  if not poller_alive(self) and self.nheld < self.size then start_poller(self) end
+  local kept = take_lingering(self)
+  if kept then
+    self.reuses = self.reuses + 1
+    give(self, pop_waiter(self), kept)
+  end
+  if self.nwaiting > 0 and not poller_alive(self) and self.nheld < self.size then start_poller(self) end
   -- If the waiting task is cancelled, leave the queue, and give back a member that arrived
   -- just before the cancel: nobody else would ever release it. Never raises (a close handler).
   local returned = false
@@ -348,6 +402,10 @@ function Pool:release(member)
     give(self, w, member)
     return true
   end
+  if self.linger > 0 and not self.closed and sched.running() then
+    keep_lingering(self, member)
+    return true
+  end
   local ok, err = give_back(self, member, retry.RELEASE_ATTEMPTS)
   -- Someone may have started waiting while the reluid was in flight.
   if self.nwaiting > 0 and not poller_alive(self) and self.nheld < self.size then start_poller(self) end
@@ -361,8 +419,40 @@ function Pool:stats()
     max_wait = self.max_wait, acquisitions = self.acquisitions, timeouts = self.timeouts,
     handoffs = self.handoffs, size = self.size ~= math.huge and self.size or nil,
     to_release = self.nfailed, release_failures = self.release_failures,
+    lingering = #self.lingering, reuses = self.reuses,
   }
 end
+
+-- Give back every lingering ID now, all reluids in flight together.
+function Pool:release_lingering()
+  local list = self.lingering
+  if #list == 0 then return end
+  self.lingering = {}
+  for _, m in ipairs(list) do
+    m.linger_timer.cancelled = true
+    m.linger_timer = nil
+  end
+  local tasks = {}
+  for i, m in ipairs(list) do
+    tasks[i] = sched.spawn(give_back, self, m, retry.RELEASE_ATTEMPTS)
+    tasks[i].observed = true
+  end
+  sched.wait_all(tasks)
+end
+
+-- Done with the pool: lingering IDs go back at once, the "to release" list is asked once more,
+-- and the pool hands out no more IDs (tenten.pool{} with the same options makes a new one).
+-- IDs still leased go back when their sessions close. Closing twice is fine.
+function Pool:close()
+  if self.closed then return end
+  self.closed = true
+  if pools[self.key] == self then pools[self.key] = nil end
+  retired[self] = true
+  fail_waiters(self, errors.new(errors.E_CLOSED, "pool:close() while waiting for an ID", "getuid", self.owner))
+  self:release_lingering()
+  if self.nfailed > 0 then retry_unreleased(self) end
+end
+Pool.__close = Pool.close
 
 -- Ask once more for every ID on the "to release" list (tenten.run does this at its end).
 -- Returns how many are still not given back.
@@ -375,6 +465,8 @@ end
 -- together (used when a signal ends the program; api.lua bounds the time they get).
 function Pool:release_all()
   fail_waiters(self, errors.new(errors.E_INTERRUPTED, "interrupted", "getuid", self.owner))
+  for _, m in ipairs(self.lingering) do m.linger_timer.cancelled = true end
+  self.lingering = {} -- still in `held`: released below with the rest
   local members = {}
   for _, m in pairs(self.held) do members[#members + 1] = m end
   for _, m in pairs(self.unreleased) do members[#members + 1] = m end
@@ -406,8 +498,14 @@ end
 function P.each()
   local list = {}
   for _, pool in pairs(pools) do list[#list + 1] = pool end
+  for pool in pairs(retired) do list[#list + 1] = pool end
   return list
 end
+
+-- The end of a run leaves nothing lingering.
+sched.on_run_end(function()
+  for _, pool in ipairs(P.each()) do pcall(pool.release_lingering, pool) end
+end)
 
 -- The two methods that use a pool rather than run it. Their modules build on this one
 -- (session.lua needs pools, pull.lua needs sessions), so they are required when first called:

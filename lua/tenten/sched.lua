@@ -20,6 +20,7 @@ local ready = { head = 1, tail = 0 }
 local inflight = {} -- request -> future
 local unobserved = {} -- failed tasks nobody waited for, in order
 local hooks = {}  -- functions run when a signal interrupts everything
+local run_end_hooks = {} -- functions run when a top-level run ends
 local interrupted = false
 local resuming = 0 -- tasks inside coroutine.resume right now (a nested wait runs inside one)
 local runs = 0     -- top-level run loops on the stack
@@ -336,6 +337,16 @@ function S.sleep(seconds)
   f:wait()
 end
 
+-- Whether a top-level run is driving the loop: its end will run the on_run_end hooks.
+function S.running()
+  return runs > 0
+end
+
+-- Register fn to run when a top-level run ends without a signal, its tasks all done.
+function S.on_run_end(fn)
+  run_end_hooks[#run_end_hooks + 1] = fn
+end
+
 -- Register fn to run when a signal interrupts the program (after every task is cancelled).
 function S.on_interrupt(fn)
   hooks[#hooks + 1] = fn
@@ -384,6 +395,11 @@ function S.run(fn, ...)
     end
   end)
   runs = runs - 1
+  -- What was kept for the run's own later use (IDs a pool lets linger) goes now, unless a
+  -- signal ended the run: its own hooks released everything already.
+  if runs == 0 and not interrupted then
+    for _, h in ipairs(run_end_hooks) do pcall(h) end
+  end
   local failed = unobserved[1]
   unobserved = {}
   if not ok then error(err, 0) end
