@@ -23,6 +23,8 @@
 #   TT_BENCH_WAIT10=0|1      the extra py1010-default line (default 1)
 #   TT_BENCH_DB=FILE         reuse this demo database (scale 1) instead of writing one
 #   TT_BUILD_DIR=DIR         build tree holding tt-gateway, tt-lua (default: build/)
+#   TT_BENCH_BASE=REV        also run the two tt-lua lines with tt-lua built from git revision
+#                            REV (the "before" of a change), against the same gateway
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -48,6 +50,8 @@ PY1010=$BUILD_DIR/bench_py1010_like
 [[ -x $TTLUA && -x $PY1010 ]] || die "no $TTLUA or $PY1010 after the build"
 command -v curl >/dev/null || die "curl is not installed"
 make_workdir
+BASE=${TT_BENCH_BASE:-}
+[[ -n $BASE ]] && base_build "$BASE" tt-lua
 
 demo_db
 write_config "$WORK/gateway.lua" "$DB" "$POOL_SIZE" "$PAGE_ROWS"
@@ -88,9 +92,11 @@ run_client() {
   local out=$WORK/client.out t0 t1 rows
   t0=$EPOCHREALTIME
   case $1 in
-  lua8 | lua64)
-    "$TTLUA" "$BENCH_DIR/client_pulls.lua" "${1#lua}" write "$PULLS" "$PULL_ROWS" "$POOL_SIZE" \
-      >"$out" || die "tt-lua pulls failed"
+  lua8 | lua64 | base8 | base64)
+    local bin=$TTLUA n=${1#lua}
+    [[ $1 == base* ]] && bin=$BASE_DIR/tt-lua n=${1#base}
+    "$bin" "$BENCH_DIR/client_pulls.lua" "$n" write "$PULLS" "$PULL_ROWS" "$POOL_SIZE" \
+      >"$out" || die "tt-lua pulls failed ($1)"
     rows=$(awk '$1 == "rows" { print $2 }' "$out")
     ;;
   curl)
@@ -112,7 +118,9 @@ run_client() {
 }
 
 CLIENTS=(lua8 lua64 curl thread)
+[[ -n $BASE ]] && CLIENTS=(base8 base64 "${CLIENTS[@]}")
 declare -A LABEL=([lua8]="tt-lua, 8 tasks" [lua64]="tt-lua, 64 tasks" [curl]="xargs -P8 curl"
+  [base8]="tt-lua $BASE, 8 tasks" [base64]="tt-lua $BASE, 64 tasks"
   [thread]="thread per pull, wait 0.1 s" [thread10]="thread per pull, wait 10 s (1 run)")
 declare -A BEST=() EXCH=()
 ROWS_OUT=()

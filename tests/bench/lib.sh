@@ -77,6 +77,24 @@ build_targets() {
   fi
 }
 
+# base_build REV TARGET...: build the given targets of git revision REV (read-only: git
+# archive, never a checkout) in its own tree under $WORK, for "before" lines measured in the
+# same run as "after". Sets BASE_DIR to that tree's build directory. Needs make_workdir first.
+base_build() {
+  local rev=$1 tree
+  shift
+  tree=$WORK/base-src
+  mkdir -p "$tree"
+  git -C "$SOURCE_DIR" archive "$rev" | tar -x -C "$tree" || die "cannot read revision $rev"
+  BASE_DIR=$tree/build
+  cmake -S "$tree" -B "$BASE_DIR" >/dev/null || die "cmake of $rev failed"
+  local log
+  if ! log=$(cmake --build "$BASE_DIR" -j2 --target "$@" 2>&1); then
+    printf '%s\n' "$log" >&2
+    die "build of $rev failed"
+  fi
+}
+
 # A private temp dir, and a trap that stops the gateway and removes the dir however the script
 # ends (normal exit, set -e failure, Ctrl-C, SIGTERM).
 make_workdir() {
