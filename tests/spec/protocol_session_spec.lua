@@ -124,7 +124,7 @@ describe("tt-gateway sessions", function()
     local s = g:login("owner1", "secret1", "possess")
     local big = "<in><name>" .. string.rep("x", 5 * 1024 * 1024) .. "</name></in>"
     local r = g:scall(s, "tabinfo", big)
-    assert.are.equal(200, r.status)
+    assert.are.equal(413, r.status) -- refused from its Content-Length, before it is read
     assert.are.equal(2, r.rc)
     assert.matches("larger than", r.msg)
     assert.are.equal(0, g:scall(s, "dir").rc)
