@@ -69,6 +69,7 @@ static const char help_text[] =
     "  TT_USER      user id (the pool owner for pools), when a call does not give one\n"
     "  TT_PASSWORD  that user's password, when a call does not give one\n"
     "  TT_GROUP     SAM group for pools and pool sessions, when a call does not give one\n"
+    "  TT_TRACEBACK 1: an uncaught error's traceback keeps the frames inside tenten\n"
     "  TT_LUA_DIR   directory of tenten's Lua files, instead of the one found next to\n"
     "               tt-lua (<bin>/../share/lua/5.4, or the source tree for a build)\n"
     "  LUA_INIT, LUA_INIT_5_4, LUA_PATH, LUA_CPATH  as for the stock lua\n"
@@ -290,13 +291,115 @@ static int docall(lua_State *L, int narg, int nres)
   return status;
 }
 
+/* ---- tracebacks without tenten's own frames ------------------------------------------- */
+
+/* Whether a traceback line (after its tab) is a frame of a tenten module: its source ends in
+ * tenten/NAME.lua (or tenten/DIR/NAME.lua) and module tenten.NAME (tenten for init.lua) is
+ * loaded. The test reads the tail of the source, since a long path is shortened at its head
+ * ("...tenten/session.lua"), and asks package.loaded, so a script of the user's that only
+ * shares a file name is never taken for one. */
+static int tenten_frame(lua_State *L, const char *line, size_t len)
+{
+  const char *end = memchr(line, ':', len);
+  while (end && !(end + 1 < line + len && end[1] >= '0' && end[1] <= '9'))
+    end = memchr(end + 1, ':', (size_t)(line + len - end - 1));
+  if (!end) return 0; /* a C function or "(...tail calls...)" */
+  static const char ext[] = ".lua";
+  if ((size_t)(end - line) < sizeof ext || memcmp(end - 4, ext, 4) != 0) return 0;
+  const char *mod = NULL;
+  for (const char *p = line; p + 7 <= end; p++)
+    if (memcmp(p, "tenten/", 7) == 0 && (p == line || p[-1] == '/' || p[-1] == '.')) mod = p;
+  if (!mod) return 0;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (const char *p = mod; p < end - 4; p++) luaL_addchar(&b, *p == '/' ? '.' : *p);
+  luaL_pushresult(&b);
+  size_t n;
+  const char *name = lua_tolstring(L, -1, &n);
+  if (n > 5 && strcmp(name + n - 5, ".init") == 0)
+    lua_pushlstring(L, name, n - 5);
+  else
+    lua_pushvalue(L, -1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_insert(L, -2);
+  int loaded = lua_type(L, -2) == LUA_TTABLE && lua_gettable(L, -2) != LUA_TNIL;
+  lua_pop(L, 3);
+  return loaded;
+}
+
+/* Whether tracebacks keep tenten's frames: TT_TRACEBACK set to anything but "" or "0". */
+static int full_tracebacks(void)
+{
+  const char *v = getenv("TT_TRACEBACK");
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+#define MAX_FRAMES 256
+
+/* Push msg with the frames of tenten's modules left out of its traceback: those frames, the C
+ * functions they call and the tail calls between them. The user's frames stay; a last line
+ * says how many went. A message without a traceback is pushed as it is. */
+static const char *push_trimmed(lua_State *L, const char *msg)
+{
+  static const char mark[] = "\nstack traceback:\n";
+  const char *tb = strstr(msg, mark);
+  if (!tb || full_tracebacks()) return lua_pushstring(L, msg);
+  const char *start[MAX_FRAMES];
+  size_t len[MAX_FRAMES];
+  char internal[MAX_FRAMES];
+  int n = 0;
+  const char *p = tb + sizeof mark - 1;
+  while (*p == '\t' && n < MAX_FRAMES) {
+    const char *eol = strchr(p, '\n');
+    size_t l = eol ? (size_t)(eol - p) : strlen(p);
+    start[n] = p + 1;
+    len[n] = l - 1;
+    internal[n] = (char)tenten_frame(L, p + 1, l - 1);
+    n++;
+    p += l + (eol ? 1 : 0);
+  }
+  /* A C function is tenten's when its caller, the next frame, is; a "(...tail calls...)"
+   * line when the frame on either side of it is. */
+  for (int i = n - 1; i >= 0; i--) {
+    if (internal[i]) continue;
+    if (strncmp(start[i], "[C]:", 4) == 0 && i + 1 < n) internal[i] = internal[i + 1];
+    if (strncmp(start[i], "(...", 4) == 0)
+      internal[i] = (char)((i + 1 < n && internal[i + 1]) || (i > 0 && internal[i - 1]));
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, msg, (size_t)(tb - msg) + sizeof mark - 1);
+  int hidden = 0, kept = 0;
+  for (int i = 0; i < n; i++) {
+    if (internal[i]) {
+      hidden++;
+      continue;
+    }
+    if (kept++) luaL_addchar(&b, '\n');
+    luaL_addchar(&b, '\t');
+    luaL_addlstring(&b, start[i], len[i]);
+  }
+  if (hidden) {
+    if (kept) luaL_addchar(&b, '\n');
+    lua_pushfstring(L, "\t(%d frame%s inside tenten hidden; TT_TRACEBACK=1 shows them)", hidden,
+                    hidden == 1 ? "" : "s");
+    luaL_addvalue(&b);
+  }
+  if (*p) { /* lines past MAX_FRAMES, as they were */
+    luaL_addchar(&b, '\n');
+    luaL_addstring(&b, p);
+  }
+  luaL_pushresult(&b);
+  return lua_tostring(L, -1);
+}
+
 /* Print the error message on top of the stack (if status is an error) and pop it. */
 static int report(lua_State *L, int status, const char *prog)
 {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
-    message(prog, msg ? msg : "(error object is not a string)");
-    lua_pop(L, 1);
+    message(prog, msg ? push_trimmed(L, msg) : "(error object is not a string)");
+    lua_pop(L, msg ? 2 : 1);
   }
   return status;
 }
