@@ -1,13 +1,14 @@
--- The tenten client for stock Lua 5.4: the C core (tenten.core, over the system's libcurl
--- and libxml2) and the client's Lua modules. Not the gateway: tt-gateway, with the Macro
+-- The tenten client for stock Lua 5.4: the C core (tenten.core, over the system's libcurl,
+-- libxml2 and zlib) and the client's Lua modules. Not the gateway: tt-gateway, with the Macro
 -- Language compiler built into it (runtime/gateway/macro/), comes with the CMake build.
 -- From a checkout, offline:
 --   luarocks --lua-version 5.4 make rockspecs/tenten-scm-1.rockspec [--tree DIR]
 -- core.so is compiled into build-rock/ (ignored by git). libxml2's headers are looked for
 -- under $(LIBXML2_INCDIR)/libxml2 (/usr/include/libxml2); curl/curl.h wherever the compiler
 -- finds it (Debian keeps it in a multiarch directory that luarocks does not search, so only
--- the library is checked). Elsewhere, pass LIBXML2_DIR=..., CURL_DIR=... (or the *_INCDIR
--- and *_LIBDIR variables) to luarocks.
+-- the library is checked); zlib.h and libz in luarocks' usual places. Elsewhere, pass
+-- LIBXML2_DIR=..., CURL_DIR=..., ZLIB_DIR=... (or the *_INCDIR and *_LIBDIR variables) to
+-- luarocks.
 --
 -- The version compiled into core.so (tenten.VERSION) is read from CMakeLists.txt's project()
 -- line, its one home; "scm-1" above is only this rockspec's own revision.
@@ -25,8 +26,9 @@ description = {
   summary = "Client for the 1010data XML API with SAM pools, many pulls on one thread",
   detailed = [[
 Sessions, Macro Language queries, rows streamed page by page or written straight to
-CSV, TSV or JSON files, and Shared Access Management pools. Every call that waits on the
-network suspends only its own task, so one script runs many pulls at once.]],
+CSV, TSV or JSON files (gzipped when asked), and Shared Access Management pools. Every
+call that waits on the network suspends only its own task, so one script runs many pulls
+at once.]],
   license = "MIT",
 }
 dependencies = {
@@ -35,6 +37,7 @@ dependencies = {
 external_dependencies = {
   CURL = { library = "curl" },
   LIBXML2 = { header = "libxml2/libxml/parser.h", library = "xml2" },
+  ZLIB = { header = "zlib.h", library = "z" },
 }
 build = {
   type = "command",
@@ -42,11 +45,12 @@ build = {
 v=`sed -n 's/^project(tenten-lua VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt` && test -n "$v" &&
 mkdir -p build-rock &&
 $(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -DTT_VERSION="\"$v\"" -fvisibility=hidden \
-  -I$(LUA_INCDIR) -Iruntime/core -Iruntime/binding -I$(LIBXML2_INCDIR)/libxml2 \
+  -I$(LUA_INCDIR) -Iruntime/core -Iruntime/binding -I$(LIBXML2_INCDIR)/libxml2 -I$(ZLIB_INCDIR) \
   runtime/core/csv.c runtime/core/http.c runtime/core/loop.c runtime/core/page.c \
   runtime/core/reply.c runtime/core/sig.c runtime/core/write.c \
-  runtime/binding/core.c runtime/binding/reply.c \
-  -o build-rock/core.so $(LIBFLAG) -L$(CURL_LIBDIR) -L$(LIBXML2_LIBDIR) -lcurl -lxml2 -lm
+  runtime/binding/core.c runtime/binding/reply.c runtime/binding/writer.c \
+  -o build-rock/core.so $(LIBFLAG) -L$(CURL_LIBDIR) -L$(LIBXML2_LIBDIR) -L$(ZLIB_LIBDIR) \
+  -lcurl -lxml2 -lz -lm
 ]],
   install = {
     lib = {
@@ -55,6 +59,7 @@ $(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -DTT_VERSION="\"$v\"" -fvisibility=hidd
     lua = {
       ["tenten"] = "lua/tenten/init.lua",
       ["tenten.api"] = "lua/tenten/api.lua",
+      ["tenten.dates"] = "lua/tenten/dates.lua",
       ["tenten.errors"] = "lua/tenten/errors.lua",
       ["tenten.formats"] = "lua/tenten/formats.lua",
       ["tenten.json"] = "lua/tenten/json.lua",

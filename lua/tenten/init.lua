@@ -80,6 +80,7 @@ function T.pull(p, jobs, opts)
 end
 
 T.format_summary = pull.format_summary
+T.date = require("tenten.dates").date -- a YYYYMMDD (or ISO) value as { year, month, day }
 
 -- A query not tied to a session, for warmpool.
 function T.BaseQuery(table_name, ops)

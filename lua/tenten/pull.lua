@@ -30,6 +30,7 @@ local function check_job(i, job, fname)
   return {
     table = job.table, ops = ops, out = job.out, name = job.name or job.out,
     format = formats.of(job.out, job.format, fname),
+    write = formats.pick(job.out, job, fname, where, 4), -- sep, header, na, dates, compress
   }
 end
 
@@ -57,10 +58,10 @@ local function run_job(pool, job, sum, display, page_rows)
     end
     local q = s:query(job.table, job.ops)
     q.page_rows = page_rows
-    q:run()
-    sum.total = q.nrows
-    -- q:write writes out.part-N and renames it only when complete
-    sum.rows, sum.bytes = q:write(job.out, job.format, function(rows, bytes)
+    display:track(sum.job, q) -- its page in flight moves the display between pages
+    -- q:write writes out.part-N and renames it only when complete; it runs the query too, its
+    -- first page coming with it (querydata)
+    sum.rows, sum.bytes = q:write(job.out, job.write, function(rows, bytes)
       sum.rows, sum.bytes = rows, bytes
       display:update()
     end)

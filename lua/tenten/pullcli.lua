@@ -16,9 +16,17 @@ usage: tt-pull --table NAME --out FILE [--ops OPS] [--columns A,B] [--format F] 
    or: tt-pull JOBS.lua|JOBS.json [options]
 Options:
   --pool-size N          hold at most N pool IDs at once (default: as many as there are jobs)
+  --sep C                CSV field separator, one byte (default ,)
+  --no-header            no line of column names (CSV, TSV)
+  --na TEXT              the text of an N/A cell (CSV, TSV; default: an empty field)
+  --dates raw|iso        date, time and datetime columns as sent (default) or as ISO 8601
+  --compress gzip|none   gzip the files (a path ending in .gz always is)
+  --compress-level N     gzip level, 1 (fastest) to 9 (smallest); default 6
   --progress auto|always|never
-                         progress on stderr: live on a terminal, else a final line (auto);
-                         live even when stderr is not a terminal (always); none (never)
+                         progress on stderr: live on a terminal, else a line every
+                         --progress-interval seconds and a final line (auto); live even
+                         when stderr is not a terminal (always); none (never)
+  --progress-interval S  off a terminal, a progress line every S seconds (default 30)
   --summary text|json|none
                          text: a table of the jobs on stderr (default); json: one JSON object
                          on stdout; none: no summary
@@ -55,8 +63,13 @@ local JOB_FLAGS = { ["--table"] = "table", ["--ops"] = "ops", ["--out"] = "out",
 local VALUE_FLAGS = { ["--pool-size"] = "pool_size", ["--progress"] = "progress", ["--summary"] = "summary",
   ["--lock"] = "lock", ["--gateway"] = "gateway", ["--user"] = "user", ["--group"] = "group",
   ["--credentials"] = "credentials" }
+VALUE_FLAGS["--progress-interval"] = "progress_interval"
 local CHOICES = { progress = { auto = true, always = true, never = true }, summary = { text = true, json = true,
-  none = true } }
+  none = true }, dates = { raw = true, iso = true }, compress = { gzip = true, none = true } }
+-- The file options: flags that apply to every job that does not set the field itself.
+local WRITE_FLAGS = { ["--sep"] = "sep", ["--na"] = "na", ["--dates"] = "dates", ["--compress"] = "compress",
+  ["--compress-level"] = "compress_level" }
+local WRITE_FIELDS = { "sep", "header", "na", "dates", "compress", "compress_level" }
 
 -- Lua's arg table (arg[0] is the first argument after tt-lua's "--", when there is one) or a
 -- plain list -> a plain list.
@@ -71,7 +84,7 @@ end
 M.arg_list = arg_list
 
 function M.parse(list)
-  local opts = { job = {}, progress = "auto", summary = "text" }
+  local opts = { job = {}, write = {}, progress = "auto", summary = "text" }
   local i, rest = 1, false
   local function value(name, inline)
     if inline then return inline end
@@ -93,8 +106,8 @@ function M.parse(list)
         "(ps, /proc/PID/cmdline) and stays in shell history; set TT_PASSWORD or use --credentials FILE", name)
     elseif JOB_FLAGS[name] then
       opts.job[JOB_FLAGS[name]] = value(name, inline)
-    elseif VALUE_FLAGS[name] then
-      local key = VALUE_FLAGS[name]
+    elseif VALUE_FLAGS[name] or WRITE_FLAGS[name] then
+      local key = VALUE_FLAGS[name] or WRITE_FLAGS[name]
       local v = value(name, inline)
       if CHOICES[key] and not CHOICES[key][v] then
         local names = {}
@@ -102,7 +115,9 @@ function M.parse(list)
         table.sort(names)
         fail("%s wants one of %s (got %s)", name, table.concat(names, ", "), v)
       end
-      opts[key] = v
+      if WRITE_FLAGS[name] then opts.write[key] = v else opts[key] = v end
+    elseif name == "--no-header" and not inline then
+      opts.write.header = false
     elseif name == "--dry-run" and not inline then
       opts.dry_run = true
     elseif (name == "--help" or name == "-h") and not inline then
@@ -119,6 +134,20 @@ function M.parse(list)
     local n = math.tointeger(tonumber(opts.pool_size))
     if not n or n < 1 then fail("--pool-size wants a whole number >= 1 (got %s)", opts.pool_size) end
     opts.pool_size = n
+  end
+  if opts.write.compress_level then
+    local n = math.tointeger(tonumber(opts.write.compress_level))
+    if not n or n < 1 or n > 9 then
+      fail("--compress-level wants a whole number from 1 to 9 (got %s)", opts.write.compress_level)
+    end
+    opts.write.compress_level = n
+  end
+  if opts.progress_interval then
+    local s = tonumber(opts.progress_interval)
+    if not s or s ~= s or s <= 0 or s == math.huge then
+      fail("--progress-interval wants a number of seconds > 0 (got %s)", opts.progress_interval)
+    end
+    opts.progress_interval = s
   end
   if next(opts.job) then
     if opts.jobs_file then fail("--table, --ops, --out, --columns, --format and --name describe one job: " ..
@@ -174,7 +203,8 @@ function M.load_jobs(path)
   fail("%s: a jobs file ends in .lua (returns a list of jobs) or .json (an array of jobs)", path)
 end
 
-local FIELDS = { table = true, ops = true, out = true, columns = true, format = true, name = true }
+local FIELDS = { table = true, ops = true, out = true, columns = true, format = true, name = true, sep = true,
+  header = true, na = true, dates = true, compress = true, compress_level = true }
 
 local function is_list(t)
   if type(t) ~= "table" then return false end
@@ -184,8 +214,9 @@ local function is_list(t)
 end
 
 -- Check every job before anything connects, and make each the table pool:pull takes.
--- Returns the jobs (with format filled in).
-function M.check_jobs(list, from)
+-- defaults: file options (sep, header, ...) for the jobs that do not set them. Returns the
+-- jobs (with format filled in).
+function M.check_jobs(list, from, defaults)
   if not is_list(list) then fail("%s must be a list of jobs (got %s)", from, type(list)) end
   if #list == 0 then fail("%s holds no jobs", from) end
   local jobs, outs = {}, {}
@@ -194,7 +225,8 @@ function M.check_jobs(list, from)
     if type(job) ~= "table" or is_list(job) and #job > 0 then fail("%s must be a table of fields", where) end
     for k in pairs(job) do
       if not FIELDS[k] then
-        fail("%s: unknown field '%s' (a job has table, ops, out, columns, format, name)", where, tostring(k))
+        fail("%s: unknown field '%s' (a job has table, ops, out, columns, format, name, sep, header, na, " ..
+          "dates, compress, compress_level)", where, tostring(k))
       end
     end
     for _, k in ipairs { "table", "out" } do
@@ -222,6 +254,15 @@ function M.check_jobs(list, from)
     outs[job.out] = i
     jobs[i] = { table = job.table, ops = job.ops, out = job.out, columns = cols, format = format,
       name = job.name or job.out }
+    for _, k in ipairs(WRITE_FIELDS) do
+      local v = job[k]
+      if v == nil and defaults then v = defaults[k] end
+      jobs[i][k] = v
+    end
+    local fits, why = pcall(formats.options, job.out, jobs[i], "tt-pull", "option", false, 1)
+    if not fits then
+      fail("%s (%s): %s", where, job.out, (tostring(why):gsub("^tt%-pull: ", "")))
+    end
   end
   return jobs
 end
@@ -403,6 +444,15 @@ local function plan_text(jobs, creds, opts, concurrency)
     if job.columns then out[#out + 1] = "  columns  " .. job.columns end
     out[#out + 1] = "  out      " .. job.out
     out[#out + 1] = "  format   " .. job.format
+    local w = {}
+    if job.sep then w[#w + 1] = "sep " .. q(job.sep) end
+    if job.header == false then w[#w + 1] = "no header" end
+    if job.na then w[#w + 1] = "na " .. q(job.na) end
+    if job.dates then w[#w + 1] = "dates " .. job.dates end
+    if job.compress == "gzip" or job.out:match("%.gz$") then
+      w[#w + 1] = "gzip" .. (job.compress_level and " level " .. job.compress_level or "")
+    end
+    if #w > 0 then out[#out + 1] = "  options  " .. table.concat(w, ", ") end
   end
   if opts.lock then out[#out + 1] = "(--lock " .. opts.lock .. " is neither taken nor checked by a dry run)" end
   return table.concat(out, "\n") .. "\n"
@@ -412,7 +462,10 @@ local function plan_json(jobs, creds, opts, concurrency)
   local list = json.array()
   for i, job in ipairs(jobs) do
     list[i] = { job = i, name = job.name, table = job.table, ops = job.ops or "", columns = job.columns or json.null,
-      out = job.out, format = job.format }
+      out = job.out, format = job.format, sep = job.sep or json.null, header = job.header ~= false,
+      na = job.na or json.null, dates = job.dates or "raw",
+      compress = (job.compress == "gzip" or job.out:match("%.gz$")) and "gzip" or "none",
+      compress_level = job.compress_level or json.null }
   end
   return json.encode {
     dry_run = true, gateway = creds.gateway, user = creds.owner, group = creds.group,
@@ -436,7 +489,8 @@ function M.summary_json(summaries, jobs)
       job = s.job, name = s.name, table = s.table, out = s.out, format = jobs[i] and jobs[i].format or json.null,
       rows = s.rows or 0, bytes = s.bytes or 0, uid = s.uid or json.null,
       seconds = math.floor((s.seconds or 0) * 1000 + 0.5) / 1000, -- to the millisecond: no false precision
-      total = s.total or json.null, result = s.error and "failed" or "ok",
+      total = s.total or json.null, result = not s.error and "ok"
+        or (errors.is_error(s.error) and s.error.code == errors.E_INTERRUPTED and "interrupted" or "failed"),
       error = error_json(s.error), release_error = error_json(s.release_error),
     }
   end
@@ -457,9 +511,9 @@ local function prepare(argv)
   if opts.help or opts.version then return opts end
   local jobs
   if opts.jobs_file then
-    jobs = M.check_jobs(M.load_jobs(opts.jobs_file), opts.jobs_file)
+    jobs = M.check_jobs(M.load_jobs(opts.jobs_file), opts.jobs_file, opts.write)
   else
-    jobs = M.check_jobs({ opts.job }, "the command line")
+    jobs = M.check_jobs({ opts.job }, "the command line", opts.write)
   end
   check_folders(jobs)
   local creds = M.credentials(opts)
@@ -508,9 +562,12 @@ function M.command(argv)
   local _unlock <close> = setmetatable({}, { __close = function() M.unlock(lock) end }) -- luacheck: ignore 211
   local ran, summaries = pcall(tenten.run, function()
     return pool:pull(jobs, { progress = PROGRESS[opts.progress], summary = opts.summary == "text",
-      concurrency = concurrency })
+      concurrency = concurrency, progress_interval = opts.progress_interval })
   end)
   if core.interrupted() > 0 then
+    -- the pull has printed what finished (--summary text); its summaries come with its error
+    local partial = ran and summaries or (errors.is_error(summaries) and summaries.summaries)
+    if partial and opts.summary == "json" then io.stdout:write(M.summary_json(partial, jobs)) end
     io.stderr:write("tt-pull: interrupted\n")
     return 130
   end

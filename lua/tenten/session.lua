@@ -387,7 +387,7 @@ end
 -- written as PATH.part-N and renamed to PATH only when every row, the flush and the close
 -- succeeded: a failed write leaves no file.
 function Query:write(dest, format, on_page)
-  format = formats.of(dest, format, "Query:write")
+  local spec = formats.options(dest, format, "Query:write", "option", true, 2)
   if on_page ~= nil and type(on_page) ~= "function" then
     errors.arg("Query:write", "on_page", "a function", on_page, 2)
   end
@@ -420,19 +420,19 @@ function Query:write(dest, format, on_page)
       tostring(why), "write")
   end
   local rows, bytes = 0, 0
+  local writer <close> = core.writer(file, spec)
   each_page(self, 0, nil, function(page, n)
-    local wrote, why = page:write(file, format, rows == 0)
+    local wrote, why = writer:write(page)
     if not wrote then failed("write the rows to", why) end
-    bytes = bytes + wrote
+    bytes = wrote
     rows = rows + n
     if on_page then on_page(rows, bytes) end
+    if shown then shown.report(rows, bytes) end
   end)
-  if rows == 0 and self._head then
-    -- an empty result: what its file holds (a header line, or nothing) is the writer's call
-    local wrote, why = self._head:write_header(file, format)
-    if not wrote then failed("write the header to", why) end
-    bytes = wrote
-  end
+  -- the end (an empty result's header, a JSON array's brackets, the gzip trailer): the writer's call
+  local wrote, fwhy = writer:finish(self._head)
+  if not wrote then failed("write the end of", fwhy) end
+  bytes = wrote
   -- Buffered bytes meet a full disk only here: a write is done when its flush and close are.
   local ok, why
   if own then

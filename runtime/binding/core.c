@@ -397,6 +397,7 @@ int luaopen_tenten_core(lua_State *L)
   luaL_newlibtable(L, functions);
   lua_pushvalue(L, -2);
   luaL_setfuncs(L, functions, 1);
+  ttL_writer_open(L); /* core.writer */
 
   static const struct {
     const char *name;

@@ -41,6 +41,13 @@ void ttL_reply_set(lua_State *L, int idx, tt_reply *r)
   u->r = r;
 }
 
+tt_reply *ttL_reply_check(lua_State *L, int idx)
+{
+  ttL_reply *u = luaL_checkudata(L, idx, TTL_REPLY);
+  if (!u->r) luaL_error(L, "attempt to use a closed reply");
+  return u->r;
+}
+
 static int l_close(lua_State *L)
 {
   ttL_reply *u = luaL_checkudata(L, 1, TTL_REPLY);
@@ -280,7 +287,9 @@ static int write_common(lua_State *L, int rows)
   if (!fs->closef) return luaL_error(L, "attempt to use a closed file");
   const char *fmtname = luaL_checkstring(L, 3);
   int fmt = tt_write_format(fmtname);
-  if (fmt < 0) return luaL_argerror(L, 3, "format must be \"tsv\", \"csv\" or \"jsonl\"");
+  /* a JSON array spans pages: only a writer (core.writer) knows where it ends */
+  if (fmt < 0 || fmt == TT_WRITE_JSON)
+    return luaL_argerror(L, 3, "format must be \"tsv\", \"csv\" or \"jsonl\" (json: core.writer)");
   int header = !rows || lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
   size_t ncols;
   const tt_column *cols = tt_reply_columns(u->r, &ncols);
