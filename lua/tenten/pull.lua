@@ -107,6 +107,25 @@ local function check_folders(jobs)
   end
 end
 
+-- After a signal: every job that did not finish gets an E_INTERRUPTED error (its file was
+-- removed: a job's file exists only when complete), the display's last line says so, and the
+-- table of the jobs goes to stderr unless summary = false. Returns the pull's E_INTERRUPTED.
+local function interrupted(summaries, display, opts)
+  local ok = 0
+  for _, sum in ipairs(summaries) do
+    if sum.done then
+      ok = ok + 1
+    elseif not sum.error or (errors.is_error(sum.error) and sum.error.code == errors.E_CANCELLED) then
+      sum.error = errors.new(errors.E_INTERRUPTED, sum.uid and "interrupted before it finished; no file written"
+        or "interrupted before it started", "pull", sum.uid)
+    end
+  end
+  display:finish("interrupted")
+  if opts.summary ~= false then io.stderr:write(M.format_summary(summaries)) end
+  return errors.new(errors.E_INTERRUPTED, string.format("interrupted by a signal: %d of %d jobs finished", ok,
+    #summaries), "pull")
+end
+
 -- pool:pull(jobs [, opts]) -> summaries, one per job in job order:
 -- { job, name, table, out, rows, bytes, seconds, uid, total, error, release_error }.
 function M.pull(pool, jobs, opts, fname)
@@ -122,14 +141,37 @@ function M.pull(pool, jobs, opts, fname)
     summaries[i] = { job = i, name = job.name, table = job.table, out = job.out, rows = 0, bytes = 0 }
   end
   local concurrency = opts.concurrency or (pool.size ~= math.huge and pool.size) or #checked
-  local display = progress.new(checked, summaries, opts.progress)
+  local interval = opts.progress_interval
+  if interval ~= nil and (type(interval) ~= "number" or interval ~= interval or interval <= 0) then
+    errors.arg(fname, "opts.progress_interval", "a number of seconds > 0", interval, 3)
+  end
+  local display = progress.new(checked, summaries, opts.progress, { interval = interval })
+  local ended = false
+  -- A signal cancels the task running this pull (tenten.run, tt-lua) before it can return:
+  -- then this says what finished, and the E_INTERRUPTED it raises, which tenten.run passes on,
+  -- carries the summaries. Any other way out just stops the display's timer.
+  local _interrupted <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+    if ended then return end
+    display:stop()
+    if core.interrupted() == 0 then return end
+    local e = interrupted(summaries, display, opts)
+    e.summaries = summaries
+    error(e, 0)
+  end })
   local indices = {}
   for i = 1, #checked do indices[i] = i end
   local _, errs = sched.parallel(indices, function(i)
     return run_job(pool, checked[i], summaries[i], display, opts.page_rows)
   end, { concurrency = concurrency, fail_fast = opts.fail_fast })
+  ended = true
   for _, e in ipairs(errs or {}) do
     summaries[e.index].error = summaries[e.index].error or e.error
+  end
+  if core.interrupted() > 0 then
+    -- outside tenten.run (a sequential script under stock Lua) the pull itself survives the
+    -- signal: it hands the summaries back, the unfinished jobs marked
+    interrupted(summaries, display, opts)
+    return summaries
   end
   for _, sum in ipairs(summaries) do
     if not sum.done and not sum.error then

@@ -404,6 +404,9 @@ function S.run(fn, ...)
   unobserved = {}
   if not ok then error(err, 0) end
   if interrupted then
+    -- the main task's own E_INTERRUPTED (pool:pull's carries its summaries) says more
+    local own = main.future.result and main.future.result[2]
+    if errors.is_error(own) and own.code == errors.E_INTERRUPTED then error(own, 0) end
     error(errors.new(errors.E_INTERRUPTED, "interrupted by a signal", "run"), 0)
   end
   local function reraise(task, e)

@@ -5,6 +5,7 @@ local core = require "tenten.core"
 local errors = require "tenten.errors"
 local formats = require "tenten.formats"
 local pool_mod = require "tenten.pool"
+local progress = require "tenten.progress"
 local retry = require "tenten.retry"
 local sched = require "tenten.sched"
 
@@ -230,6 +231,7 @@ local function begin_page(self, first, last, csv)
     (csv and '<format type="csv"/>' or "") .. "</in>"
   local h = api.begin(s._conn, "getdata", auth(s), body)
   h.first, h.asked = first, last - first
+  self._inflight = h -- read by the progress display (progress.lua) between pages
   return h
 end
 
@@ -415,6 +417,10 @@ function Query:write(dest, format, on_page)
       partial[tmp] = nil
     end
   end })
+  -- progress = true ("live", "line") among the options, or q.progress: pool:pull's display
+  -- for this one write (progress.lua)
+  local asked = type(format) == "table" and format.progress ~= nil and format or self
+  local shown <close> = progress.for_write(self, dest, asked.progress, asked.progress_interval)
   local function failed(what, why)
     errors.raise(errors.E_IO, "cannot " .. what .. (type(dest) == "string" and " " .. dest or "") .. ": " ..
       tostring(why), "write")

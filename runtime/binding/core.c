@@ -10,6 +10,8 @@
 
 #include <lauxlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 /* The project's version, from CMake's project(VERSION) (or the rockspec, which reads it there):
  * tenten.VERSION is this string. */
@@ -213,6 +215,21 @@ static int req_raw(lua_State *L)
   return 1;
 }
 
+/* Bytes of the reply received so far, and the Content-Length it announced (nil when none):
+ * what the progress display estimates the rows of a page in flight from. */
+static int req_received(lua_State *L)
+{
+  ttL_request *rq = torequest(L);
+  size_t expected = 0;
+  size_t got = rq->h ? tt_http_received(rq->h, &expected) : 0;
+  lua_pushinteger(L, (lua_Integer)got);
+  if (expected)
+    lua_pushinteger(L, (lua_Integer)expected);
+  else
+    lua_pushnil(L);
+  return 2;
+}
+
 static int req_close(lua_State *L)
 {
   ttL_request *rq = torequest(L);
@@ -234,8 +251,8 @@ static int req_tostring(lua_State *L)
 }
 
 static const luaL_Reg request_methods[] = {
-    {"done", req_done}, {"cancel", req_cancel}, {"result", req_result},
-    {"raw", req_raw},   {"close", req_close},   {NULL, NULL},
+    {"done", req_done},   {"cancel", req_cancel},     {"result", req_result}, {"raw", req_raw},
+    {"close", req_close}, {"received", req_received}, {NULL, NULL},
 };
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -285,6 +302,20 @@ static int l_catch_signals(lua_State *L)
 {
   if (tt_sig_catch()) return luaL_error(L, "core.catch_signals: cannot create the self-pipe");
   return 0;
+}
+
+/* Standard error's terminal: nil when it is not one, else its width in columns (0 when the
+ * terminal does not say, as a pseudo-terminal nobody sized). The progress display asks before
+ * every redraw, so a resized window is fitted at once. */
+static int l_stderr_columns(lua_State *L)
+{
+  if (!isatty(STDERR_FILENO)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  struct winsize ws;
+  lua_pushinteger(L, ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0);
+  return 1;
 }
 
 /* ---- strings ------------------------------------------------------------------------------- */
@@ -354,6 +385,7 @@ static const luaL_Reg functions[] = {
     {"now", l_now},
     {"interrupted", l_interrupted},
     {"catch_signals", l_catch_signals},
+    {"stderr_columns", l_stderr_columns},
     {"urlencode", l_urlencode},
     {"xmlescape", l_xmlescape},
     {NULL, NULL},

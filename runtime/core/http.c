@@ -44,7 +44,10 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
   if (!h->fed) {
     curl_off_t cl = -1;
     curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-    if (cl > 0) tt_reply_expect(h->reply, (size_t)cl);
+    if (cl > 0) {
+      tt_reply_expect(h->reply, (size_t)cl);
+      h->expected = (size_t)cl;
+    }
   }
   h->fed += len;
   if (!h->abort) {
@@ -249,6 +252,12 @@ const char *tt_http_raw(const tt_http *h, size_t *len)
 {
   *len = h->rawlen;
   return h->keep_raw ? (h->raw ? h->raw : "") : NULL;
+}
+
+size_t tt_http_received(const tt_http *h, size_t *expected)
+{
+  if (expected) *expected = h->expected;
+  return h->fed;
 }
 
 int tt_http_finished(const tt_http *h)

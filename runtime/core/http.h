@@ -41,6 +41,10 @@ int tt_http_finished(const tt_http *h);
 /* 0 or TT_E_* once finished (TT_E_INVAL before); *msg (may be NULL) gets one line saying
  * what happened. */
 int tt_http_result(const tt_http *h, const char **msg);
+/* The reply bytes received so far and, in *expected (may be NULL), the Content-Length the reply
+ * announced (0 when it announced none, or before its first byte). Both are kept by the write
+ * callback anyway, so polling them (the progress display) costs the row path nothing. */
+size_t tt_http_received(const tt_http *h, size_t *expected);
 /* Hand the reply to the caller (only after a result of 0; NULL otherwise or once taken). */
 tt_reply *tt_http_take_reply(tt_http *h);
 /* The reply bytes (keep_raw), valid until tt_http_free; NULL when not kept. */

@@ -24,8 +24,9 @@ struct tt_http {
   char *raw; /* the reply bytes when keep_raw */
   size_t rawlen, rawcap;
   int keep_raw;
-  size_t fed; /* reply bytes received */
-  int abort;  /* why the write callback stopped the transfer */
+  size_t fed;      /* reply bytes received */
+  size_t expected; /* the Content-Length announced, 0 when none (read with the first bytes) */
+  int abort;       /* why the write callback stopped the transfer */
   int finished;
   int result; /* 0 or TT_E_* once finished */
   char msg[CURL_ERROR_SIZE + 64];
