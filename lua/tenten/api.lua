@@ -45,23 +45,65 @@ local function url_for(conn, api, params)
   return gw .. sep .. table.concat(parts, "&")
 end
 
+-- The exchange log (the `logfile` option). One line per exchange, always:
+--   TIME API uid=UID rc=RC ms=MS bytes=IN sent=OUT [kill=K] [gid=G] [table=T] [rows=A-B]
+--   [nrows=N] [msg="..."]
+-- with no password, session password or sid in it, and no row of data. With `log_bodies` the
+-- request (URL and body) and the reply follow, every line prefixed "> " or "< ", each cut to
+-- `log_bodies` bytes (default A.LOG_BODY_BYTES), passwords and session passwords masked.
+A.LOG_BODY_BYTES = 4096
+
 local function mask(text)
   text = text:gsub("([?&]pswd=)[^&]*", "%1***")
-  return (text:gsub("(<pswd>)[^<]*(</pswd>)", "%1***%2"))
+  text = text:gsub("(<pswd>)[^<]*(</pswd>)", "%1***%2")
+  -- a body cut inside a <pswd> element: what is left of the password goes too
+  return (text:gsub("<pswd>[^<]*$", "<pswd>***"))
 end
 
-local function log(conn, url, body, reply, err, started, req)
+-- A body for the log: masked, cut to n bytes, every line prefixed.
+local function excerpt(text, n, prefix)
+  local total = #text
+  -- mask a little more than is kept, so a <pswd> cut at the edge is still recognized
+  local out = mask(text:sub(1, n + 256)):sub(1, n)
+  out = prefix .. out:gsub("\r?\n$", ""):gsub("\n", "\n" .. prefix) .. "\n"
+  if total > n then out = out .. string.format("%s[cut: %d of %d bytes]\n", prefix, n, total) end
+  return out
+end
+
+local function quoted(text)
+  return '"' .. tostring(text):gsub('[%c"\\]', function(c)
+    return c == "\n" and "\\n" or c == '"' and '\\"' or c == "\\" and "\\\\" or string.format("\\x%02x", c:byte())
+  end) .. '"'
+end
+
+local function log(h, reply, err)
+  local conn = h.conn
   local f = conn.log
   if not f then return end
-  f:write(os.date("!%Y-%m-%dT%H:%M:%SZ"), " >>> POST ", mask(url), "\n")
-  if body then f:write(mask(body), "\n") end
-  local ms = (core.now() - started) * 1000
-  if reply then
-    f:write(string.format("<<< rc=%d %.1f ms\n", reply:rc(), ms))
+  local req = h.future.req
+  local ms = (core.now() - h.started) * 1000
+  local params, body = h.params, h.body or ""
+  local parts = {
+    os.date("!%Y-%m-%dT%H:%M:%SZ"), h.api, "uid=" .. tostring(params.uid),
+    "rc=" .. (reply and reply:rc() or err.code), string.format("ms=%.1f", ms),
+    "bytes=" .. (req and req:received() or 0), "sent=" .. #body,
+  }
+  if params.kill then parts[#parts + 1] = "kill=" .. params.kill end
+  if params.gid then parts[#parts + 1] = "gid=" .. params.gid end
+  local name = body:match("<name>([^<]*)</name>")
+  if name then parts[#parts + 1] = "table=" .. name end
+  local first, last = body:match("<start>(%d+)</start><end>(%d+)</end>")
+  if first then parts[#parts + 1] = "rows=" .. first .. "-" .. last end
+  if reply and (h.api == "getdata" or h.api == "querydata") then parts[#parts + 1] = "nrows=" .. reply:nrows() end
+  local msg = reply and reply:rc() ~= 0 and reply:msg() or err and err.msg
+  if msg then parts[#parts + 1] = "msg=" .. quoted(msg) end
+  f:write(table.concat(parts, " "), "\n")
+  local n = conn.log_bodies
+  if n then
+    f:write(excerpt("POST " .. h.url, n, "> "))
+    if h.body then f:write(excerpt(h.body, n, "> ")) end
     local raw = req and req:raw()
-    if raw then f:write(mask(raw), raw:sub(-1) == "\n" and "" or "\n") end
-  else
-    f:write(string.format("<<< transport error %d: %s (%.1f ms)\n", err.code, err.msg, ms))
+    if raw then f:write(excerpt(raw, n, "< ")) end
   end
   f:flush()
 end
@@ -78,7 +120,7 @@ end
 -- Start one transaction without waiting for it.
 function A.begin(conn, api, params, body)
   local url = url_for(conn, api, params)
-  local h = { conn = conn, api = api, uid = params.uid, url = url, body = body, started = core.now() }
+  local h = { conn = conn, api = api, uid = params.uid, params = params, url = url, body = body, started = core.now() }
   local connect, total = conn.connect_timeout, conn.total_timeout
   local left = grace_left()
   if left then
@@ -93,7 +135,7 @@ function A.begin(conn, api, params, body)
     url = url, body = body,
     connect_timeout = connect, timeout = total,
     cafile = conn.cafile, proxy = conn.proxy, insecure = conn.insecure,
-    reuse = conn.reuse ~= false, keep_raw = conn.log ~= nil,
+    reuse = conn.reuse ~= false, keep_raw = conn.log_bodies ~= nil,
     idempotent = not A.NOT_IDEMPOTENT[api], stall = (conn.stall or A.STALL)[STALL_KIND[api] or "call"],
   }
   return h
@@ -102,20 +144,24 @@ end
 -- Wait for a started transaction: the reply (rc 0), or nil, an error object and the reply.
 function A.wait(h)
   local reply, err = sched.finish(h.future)
-  log(h.conn, h.url, h.body, reply, err, h.started, h.future.req)
+  log(h, reply, err)
   if not reply then return nil, errors.new(err.code, err.msg, h.api, h.uid) end
   local rc = reply:rc()
-  if rc ~= 0 then return nil, errors.new(rc, reply:msg(), h.api, h.uid), reply end
+  if rc ~= 0 then return nil, errors.group_hint(errors.new(rc, reply:msg(), h.api, h.uid), h.params.gid), reply end
   return reply
 end
 
 -- Run one transaction. Returns the reply (rc 0), or nil and an error object. A read that
--- fails transiently is asked again (retry.lua; the connection's `retries`).
-function A.try(conn, api, params, body)
-  if retry.READS[api] then
-    return retry.run(api, retry.read_limits(conn), function() return A.wait(A.begin(conn, api, params, body)) end)
+-- fails transiently is asked again (retry.lua; the connection's `retries`). on_begin(h), when
+-- given, sees each ask's handle as it starts (a progress display follows its bytes).
+function A.try(conn, api, params, body, on_begin)
+  local function ask()
+    local h = A.begin(conn, api, params, body)
+    if on_begin then on_begin(h) end
+    return A.wait(h)
   end
-  return A.wait(A.begin(conn, api, params, body))
+  if retry.READS[api] then return retry.run(api, retry.read_limits(conn), ask) end
+  return ask()
 end
 
 -- The same, raising the error.
@@ -151,7 +197,10 @@ end
 -- Connection settings from user options: { gateway, timeout = {connect, total}, ... }.
 function A.conn(fname, opts)
   local gateway, why = A.normalize(opts.gateway)
-  if not gateway then errors.arg(fname, "gateway", why or "an http:// or https:// URL", opts.gateway, 3) end
+  if not gateway then
+    errors.arg(fname, "gateway", why or "an http:// or https:// URL", opts.gateway, 3,
+      { show = true, env = "TT_GATEWAY" })
+  end
   local conn = { gateway = gateway, cafile = opts.cafile, proxy = opts.proxy, insecure = opts.insecure }
   local t = opts.timeout
   if type(t) == "table" then
@@ -162,6 +211,12 @@ function A.conn(fname, opts)
     errors.arg(fname, "timeout", "{connect, total} or a number of seconds", t, 3)
   end
   if opts.reuse_connection ~= nil then conn.reuse = opts.reuse_connection and true or false end
+  -- querydata = false: a query runs alone and every page is a getdata (two exchanges where one
+  -- would do), for a server that does not know querydata
+  if opts.querydata ~= nil and type(opts.querydata) ~= "boolean" then
+    errors.arg(fname, "querydata", "true or false", opts.querydata, 3)
+  end
+  conn.querydata = opts.querydata ~= false
   conn.stall = A.stall(fname, opts.stall)
   conn.retries = retry.retries(opts.retries, fname, 3)
   conn.backoff = retry.backoff(opts.backoff, fname, 3)
@@ -173,6 +228,15 @@ function A.conn(fname, opts)
   elseif lf ~= nil then
     errors.arg(fname, "logfile", "a path or an open file", lf, 3)
   end
+  local lb = opts.log_bodies
+  if lb == true then
+    conn.log_bodies = A.LOG_BODY_BYTES
+  elseif math.type(lb) == "integer" and lb > 0 then
+    conn.log_bodies = lb
+  elseif lb ~= nil and lb ~= false then
+    errors.arg(fname, "log_bodies", "true, false or a number of bytes > 0", lb, 3)
+  end
+  if not conn.log then conn.log_bodies = nil end
   return conn
 end
 

@@ -8,12 +8,15 @@ local Error = {}
 Error.__index = Error
 Error.__name = "tenten.Error"
 
+-- One line: "tenten: API, uid UID: MSG (code N)", then "; HINT" when the client has one (what
+-- to check, for an answer whose text alone does not say).
 function Error.__tostring(e)
   local where = {}
   if e.api then where[#where + 1] = e.api end
   if e.uid then where[#where + 1] = "uid " .. e.uid end
   local head = #where > 0 and ("tenten: " .. table.concat(where, ", ") .. ": ") or "tenten: "
-  return head .. tostring(e.msg) .. " (code " .. tostring(e.code) .. ")"
+  local hint = e.hint and ("; " .. e.hint) or ""
+  return head .. tostring(e.msg) .. " (code " .. tostring(e.code) .. ")" .. hint
 end
 
 M.Error = Error
@@ -68,10 +71,40 @@ function M.is_error(e)
   return getmetatable(e) == Error
 end
 
--- Raise a misuse error naming the function and the argument.
-function M.arg(fname, argname, expected, got, level)
-  error(string.format("%s: argument '%s' must be %s (got %s)", fname, argname, expected, type(got)),
-    (level or 2) + 1)
+-- The variables that fill in a left-out argument, by the argument's name.
+M.ENV = { gateway = "TT_GATEWAY", user = "TT_USER", owner = "TT_USER", password = "TT_PASSWORD", group = "TT_GROUP" }
+
+-- A value for a message: a string quoted and cut (a URL, a mode, a file name), else its type.
+-- Userinfo in a URL ("//user:secret@host") loses its password first.
+function M.show(v)
+  if type(v) ~= "string" then return type(v) end
+  local s = v:gsub("^(%a[%w+.-]*://[^/@:]*:)[^/@]*@", "%1***@")
+  if #s > 80 then s = s:sub(1, 77) .. "..." end
+  return (string.format("%q", s):gsub("\\\n", "\\n"))
+end
+
+-- Raise a misuse error naming the function and the argument:
+--   "FNAME: argument 'ARG' must be EXPECTED (got TYPE)[: HINT]"
+-- more (optional): show = true echoes a string value instead of its type (M.show); env = the
+-- TT_* variable that fills the argument in, so a missing one says "set TT_X or pass ARG";
+-- hint = text of the caller's own.
+function M.arg(fname, argname, expected, got, level, more)
+  more = more or {}
+  local hint = more.hint
+  if got == nil and more.env then hint = "set " .. more.env .. " or pass " .. argname end
+  error(string.format("%s: argument '%s' must be %s (got %s)%s", fname, argname, expected,
+    more.show and M.show(got) or type(got), hint and (": " .. hint) or ""), (level or 2) + 1)
+end
+
+-- The hint for rc 37. The platform answers "You do not own the specified group" both to a
+-- group that does not exist and to one the caller does not own (the public docs even show
+-- rc 1 with that text), so the hint names both.
+function M.group_hint(err, gid)
+  if gid and (err.code == M.RC.NOT_OWNER or tostring(err.msg):find("do not own the specified group", 1, true)) then
+    err.hint = string.format("group '%s' does not exist or %s does not own it: check TT_GROUP / group",
+      gid, tostring(err.uid))
+  end
+  return err
 end
 
 return M

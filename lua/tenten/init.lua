@@ -41,13 +41,18 @@ T.parallel = sched.parallel
 T.now = core.now
 
 -- tenten.Session(gateway, user, password, mode [, group] [, opts]): py1010's argument order.
+-- As in py1010, a group is the fifth argument (or opts.group, py1010's `group=`): without one
+-- the session is a single user's, whatever TT_GROUP says.
 function T.Session(gateway, user, password, mode, group, opts)
   if type(group) == "table" and opts == nil then group, opts = nil, group end
   if opts ~= nil and type(opts) ~= "table" then errors.arg("tenten.Session", "opts", "a table", opts, 2) end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  o.gateway, o.user, o.password, o.mode, o.group = gateway, user, password, mode, group
-  return session.open(o, "tenten.Session")
+  o.gateway, o.user, o.password, o.mode = gateway, user, password, mode
+  if group ~= nil then o.group = group end
+  if o.group == nil then o.group = false end
+  local s = session.open(o, "tenten.Session") -- not a tail call: misuse names the caller's line
+  return s
 end
 
 -- tenten.session{ gateway =, user =, password =, mode =, group =, ... }
@@ -55,7 +60,8 @@ function T.session(opts)
   if type(opts) ~= "table" then errors.arg("tenten.session", "options", "a table", opts, 2) end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
-  return session.open(o, "tenten.session")
+  local s = session.open(o, "tenten.session") -- not a tail call: misuse names the caller's line
+  return s
 end
 
 -- tenten.pool{ gateway =, owner =, password =, group =, size =, wait =, ... }
@@ -67,7 +73,8 @@ function T.pool(opts)
   o.owner = o.owner or os.getenv("TT_USER")
   o.password = o.password or os.getenv("TT_PASSWORD")
   o.group = o.group or os.getenv("TT_GROUP")
-  return pool.get(o, "tenten.pool")
+  local p = pool.get(o, "tenten.pool") -- not a tail call: misuse names the caller's line
+  return p
 end
 
 -- tenten.pull(pool_or_options, jobs [, opts])
@@ -89,15 +96,20 @@ function T.BaseQuery(table_name, ops)
   return { table = table_name, ops = ops or "" }
 end
 
--- The leading arguments of the pool commands: (url, owner, password, group [, ...]).
+-- The leading arguments of the pool commands: (url, owner, password, group [, ...]). py1010's
+-- `logfile` argument may also be a table of connection options ({ logfile =, log_bodies =,
+-- timeout =, ... }, as sessions take them).
 local function admin(fname, url, owner, password, group, logfile)
-  local o = {
-    gateway = url or os.getenv("TT_GATEWAY"), owner = owner or os.getenv("TT_USER"),
-    password = password or os.getenv("TT_PASSWORD"), group = group or os.getenv("TT_GROUP"),
-    logfile = logfile,
-  }
+  local o = {}
+  if type(logfile) == "table" then
+    for k, v in pairs(logfile) do o[k] = v end
+  else
+    o.logfile = logfile
+  end
+  o.gateway, o.owner = url or os.getenv("TT_GATEWAY"), owner or os.getenv("TT_USER")
+  o.password, o.group = password or os.getenv("TT_PASSWORD"), group or os.getenv("TT_GROUP")
   for _, k in ipairs { "owner", "password", "group" } do
-    if type(o[k]) ~= "string" then errors.arg(fname, k, "a string", o[k], 3) end
+    if type(o[k]) ~= "string" then errors.arg(fname, k, "a string", o[k], 3, { env = errors.ENV[k] }) end
   end
   local conn = api.conn(fname, o)
   return conn, { uid = o.owner, pswd = o.password, gid = o.group }, o
@@ -106,7 +118,9 @@ end
 -- warmpool: log in every free cold ID; with queries, run them on each warmed ID. Returns how
 -- many IDs were warmed.
 function T.warmpool(url, owner, password, group, queries, logfile)
-  if queries ~= nil and type(queries) ~= "table" then
+  -- the queries may be left out: a path, a file or a table of options in their place is the log
+  local options = type(queries) == "table" and queries[1] == nil and next(queries) ~= nil
+  if queries ~= nil and (type(queries) ~= "table" or options) then
     if logfile == nil then queries, logfile = nil, queries
     else errors.arg("tenten.warmpool", "queries", "a list of BaseQuery", queries, 2) end
   end
@@ -152,6 +166,10 @@ function T.resetpool(url, owner, password, group, logfile)
   api.call(conn, "resetpool", params)
   return true
 end
+
+-- py1010's spellings of the pool commands. py1010's flushPool takes a sixth argument, `mode`,
+-- that its own docs leave undocumented; it is accepted and ignored here.
+T.warmPool, T.flushPool, T.resetPool = T.warmpool, T.flushpool, T.resetpool
 
 -- samstatus as a Lua table: { gid, owner, size, free, ids = { { uid, state, loggedin, free,
 -- marked, age, handouts, reserved }, ... } }.

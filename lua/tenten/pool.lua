@@ -56,7 +56,7 @@ function P.get(opts, fname)
   fname = fname or "tenten.pool"
   if type(opts) ~= "table" then errors.arg(fname, "options", "a table", opts, 3) end
   for _, k in ipairs { "owner", "password", "group" } do
-    if type(opts[k]) ~= "string" then errors.arg(fname, k, "a string", opts[k], 3) end
+    if type(opts[k]) ~= "string" then errors.arg(fname, k, "a string", opts[k], 3, { env = errors.ENV[k] }) end
   end
   -- opts.conn: connection settings a caller already built from the same options (api.conn)
   local conn = opts.conn or api.conn(fname, opts)

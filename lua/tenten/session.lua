@@ -62,14 +62,15 @@ function M.open(opts, fname)
   opts.password = opts.password or os.getenv("TT_PASSWORD")
   -- group = false asks for a single-user session even where TT_GROUP is set
   if opts.group == false then opts.group = nil else opts.group = opts.group or os.getenv("TT_GROUP") end
-  if not opts.pool and type(opts.user) ~= "string" then
-    errors.arg(fname, "user", "a string (or TT_USER)", opts.user, 3)
-  end
-  if not opts.pool and type(opts.password) ~= "string" then
-    errors.arg(fname, "password", "a string (or TT_PASSWORD)", opts.password, 3)
+  for _, k in ipairs { "user", "password" } do
+    if not opts.pool and type(opts[k]) ~= "string" then
+      errors.arg(fname, k, "a string", opts[k], 3, { env = errors.ENV[k] })
+    end
   end
   local mode = opts.mode or M.POSSESS
-  if not MODES[mode] then errors.arg(fname, "mode", "tenten.POSSESS, tenten.KILL or tenten.NOKILL", mode, 3) end
+  if not MODES[mode] then
+    errors.arg(fname, "mode", "tenten.POSSESS, tenten.KILL or tenten.NOKILL", mode, 3, { show = true })
+  end
   if opts.group ~= nil and type(opts.group) ~= "string" then errors.arg(fname, "group", "a string", opts.group, 3) end
   for _, k in ipairs { "retry", "acquire_timeout" } do
     if opts[k] ~= nil and type(opts[k]) ~= "number" then errors.arg(fname, k, "a number", opts[k], 3) end
@@ -224,10 +225,21 @@ function Query:run()
   return self
 end
 
--- Start fetching rows [first, last) of the result as one getdata.
-local function begin_page(self, first, last, csv)
+function Query:run()
+  return run(self, true)
+end
+
+-- Start fetching rows [first, last) of the result as one getdata; `pick`, when given, is the
+-- list of the columns to fetch (getdata's documented <cols>), else every column comes.
+local function begin_page(self, first, last, csv, pick)
   local s = self.session
-  local body = '<in><rows mode="2"><start>' .. first .. "</start><end>" .. last .. "</end></rows>" ..
+  local cols = ""
+  if pick then
+    local list = {}
+    for i, c in ipairs(pick) do list[i] = "<col>" .. core.xmlescape(c.name) .. "</col>" end
+    cols = "<cols>" .. table.concat(list) .. "</cols>"
+  end
+  local body = "<in>" .. cols .. '<rows mode="2"><start>' .. first .. "</start><end>" .. last .. "</end></rows>" ..
     (csv and '<format type="csv"/>' or "") .. "</in>"
   local h = api.begin(s._conn, "getdata", auth(s), body)
   h.first, h.asked = first, last - first
@@ -378,6 +390,36 @@ function Query:coldict()
   return self:dictslice(0)
 end
 
+-- q:column(name): the whole column as a list (py1010's query['name']), N/A as tenten.NA. Pages
+-- come as for dictslice, each asking for this one column only. A name that is no column of
+-- the result is misuse, and the message lists the columns there are.
+function Query:column(name)
+  if type(name) ~= "string" then errors.arg("Query:column", "name", "a column name (a string)", name, 2) end
+  if not self._ran then run(self, false) end -- its pages ask for one column: no first page
+  local col
+  for _, c in ipairs(self.columns) do
+    if c.name == name then col = c end
+  end
+  if not col then
+    local names = {}
+    for i, c in ipairs(self.columns) do names[i] = c.name end
+    errors.arg("Query:column", "name", "a column of " .. self.table .. "'s result", name, 2, {
+      show = true, hint = #names > 0 and ("its columns are " .. table.concat(names, ", ")) or "it has no columns",
+    })
+  end
+  local out, k = {}, 0
+  local next_page = pages(self, 0, nil, { col })
+  while true do
+    local page, n = next_page()
+    if not page then return out end
+    for i = 1, n do
+      k = k + 1
+      out[k] = page:row(i)[1]
+    end
+    page:close()
+  end
+end
+
 -- Whether a path names a device (/dev/null, /dev/stdout, ...): written in place, since no
 -- temporary file can be made beside it and renamed over it.
 local function device(path)
@@ -385,7 +427,8 @@ local function device(path)
 end
 
 -- Stream the result into a file (a path or an open file): rows never become Lua values.
--- on_page(rows, bytes), when given, is called after every page. Returns rows, bytes. A path is
+-- format: a name, or a table of file options (formats.lua: format, sep, header, na, dates,
+-- compress). on_page(rows, bytes), when given, is called after every page. Returns rows, bytes. A path is
 -- written as PATH.part-N and renamed to PATH only when every row, the flush and the close
 -- succeeded: a failed write leaves no file.
 function Query:write(dest, format, on_page)
