@@ -390,19 +390,20 @@ end
 -- Return a leased member: to the next waiter here, or to the platform. Returns true, or nil
 -- and the error of a reluid that failed (the ID is then on the "to release" list, or was
 -- refused for good). After a signal nothing is asked here: the interrupt releases everything
--- at once, within its grace time.
-function Pool:release(member)
+-- at once, within its grace time. `discard`: the member's session is known to be gone, so it
+-- goes straight to the platform, never to another task.
+function Pool:release(member, discard)
   if not member.leased then return true end
   member.leased = false
   self.nbusy = self.nbusy - 1
   if core.interrupted() > 0 then return true end
-  local w = pop_waiter(self)
+  local w = not discard and pop_waiter(self)
   if w then
     self.handoffs = self.handoffs + 1
     give(self, w, member)
     return true
   end
-  if self.linger > 0 and not self.closed and sched.running() then
+  if self.linger > 0 and not discard and not self.closed and sched.running() then
     keep_lingering(self, member)
     return true
   end

@@ -102,6 +102,7 @@ function M.open(opts, fname)
     end })
     if member.sid then
       s.sid, s._enc = member.sid, member.enc -- handed over still logged in
+      s._handed = true
     else
       login(s, member.uid, s._pool.member_password, mode, s._pool:limits(started))
       member.sid, member.enc = s.sid, s._enc
@@ -174,9 +175,50 @@ function Session:query(table_name, ops)
 end
 
 -- Raw transaction on this session (for what the module does not wrap).
+-- A pool session handed over still logged in (released here a moment ago, or lingering) may
+-- find that platform session gone: a resetpool ends them all. Then this member goes back to
+-- the platform, and with it every ID lingering in the pool (their sessions most likely went the
+-- same way), and the session goes on with a fresh member.
+local function renew(s)
+  local pool, old = s._pool, s._member
+  s._member = nil
+  old.sid, old.enc = nil, nil -- released by its clear password
+  pool:release(old, true)
+  pool:release_lingering()
+  local member = pool:acquire()
+  s._member = member
+  s.username = member.uid
+  if member.sid then
+    s.sid, s._enc = member.sid, member.enc -- a task's handoff: used a moment ago
+  else
+    login(s, member.uid, pool.member_password, s.mode, pool:limits(core.now()))
+    member.sid, member.enc = s.sid, s._enc
+  end
+end
+
+-- One call on the session. The first call of a session handed over logged in that answers
+-- "not logged in" renews the member once and asks again; later calls keep rc 35: a session
+-- ended in the middle of the work is the caller's to see.
+local function attempt(s, api_name, body, on_begin)
+  local reply, err = api.try(s._conn, api_name, auth(s), body, on_begin)
+  if not reply and s._handed and err.code == errors.RC.NOT_LOGGED_IN and core.interrupted() == 0 then
+    s._handed = nil
+    renew(s)
+    reply, err = api.try(s._conn, api_name, auth(s), body, on_begin)
+  end
+  s._handed = nil
+  return reply, err
+end
+
+local function call(s, api_name, body)
+  local reply, err = attempt(s, api_name, body)
+  if not reply then error(err, 0) end
+  return reply
+end
+
 function Session:call(api_name, body)
   check_open(self, api_name)
-  return api.call(self._conn, api_name, auth(self), body)
+  return call(self, api_name, body)
 end
 
 function M.tabinfo(s, table_name)
@@ -213,10 +255,36 @@ function M.query_body(table_name, ops)
   return "<in><name>" .. core.xmlescape(table_name) .. "</name><ops>" .. (ops or "") .. "</ops></in>"
 end
 
-function Query:run()
+local function page_size(self)
+  return math.max(1, math.floor(self.page_rows or M.PAGE_ROWS))
+end
+
+-- Run the query and bring its first page in the same exchange (querydata): a result that fits
+-- one page costs one round trip. The page waits in q._first for the first read of the whole
+-- result (pages below). Over the user's download limit (rc 23) the query runs alone, and
+-- paging halves its pages as usual. The connection option querydata = false runs it alone.
+local function run(self, with_page)
   local s = self.session
   check_open(s, "query")
-  local reply = api.call(s._conn, "query", auth(s), M.query_body(self.table, self.ops))
+  local size = page_size(self)
+  local reply, first
+  if with_page and s._conn.querydata then
+    local err
+    reply, err = attempt(s, "querydata", "<in><name>" .. core.xmlescape(self.table) .. "</name><ops>" .. self.ops ..
+      '</ops><rows mode="2"><start>0</start><end>' .. size .. "</end></rows></in>", function(h)
+        h.first, h.asked, h.count_unknown = 0, size, true
+        self._inflight = h -- the first page in flight, for the progress display
+      end)
+    if reply then
+      first = { page = reply, asked = size }
+    elseif err.code == errors.RC.TOO_MANY then
+      self.page_rows = math.max(1, size // 2) -- as paging would: the query alone, smaller pages
+    else
+      error(err, 0)
+    end
+  end
+  if not reply then reply = call(s, "query", M.query_body(self.table, self.ops)) end
+  self._first = first
   -- nil when the reply does not state the count: paging then goes on until a short page
   self.nrows = reply:total()
   self.columns = columns_of(reply)
@@ -269,10 +337,11 @@ end
 --   * an unknown row count (the query reply did not state it): pages are asked until one comes
 --     back shorter than asked, and q.nrows becomes the count read.
 -- With the count known, an empty page before the end is an error (E_SHORT), never the end.
-local function pages(self, first, last)
-  if not self._ran then self:run() end
+local function pages(self, first, last, pick)
+  -- a first page read from anywhere but row 0 would be wasted: then the query runs alone
+  if not self._ran then run(self, first == 0 and not last and not pick) end
   check_open(self.session, "getdata")
-  local size = math.max(1, math.floor(self.page_rows or M.PAGE_ROWS))
+  local size = page_size(self)
   local limits = retry.read_limits(self.session._conn)
   local at = first
   local function start(from)
@@ -281,14 +350,27 @@ local function pages(self, first, last)
     if stop and from >= stop then return nil end
     local to = from + size
     if stop and to > stop then to = stop end
-    return begin_page(self, from, to)
+    return begin_page(self, from, to, false, pick)
   end
-  local pending = start(at)
+  local pending
+  local ready = self._first
+  if ready and first == 0 and not last and not pick then
+    -- the first page came with the query: a handle that is already answered
+    self._first = nil
+    pending = { ready = ready.page, first = 0, asked = ready.asked }
+  else
+    pending = start(at)
+  end
   return function()
     while pending do
       local h = pending
       pending = nil
-      local page, err = api.wait(h)
+      local page, err
+      if h.ready then
+        page = h.ready
+      else
+        page, err = api.wait(h)
+      end
       if not page then
         local tries = (h.tries or 1) + 1
         if err.code == errors.RC.TOO_MANY and h.asked > 1 then
@@ -307,9 +389,14 @@ local function pages(self, first, last)
         local n = page:nrows()
         if not self.nrows then self.nrows = page:total() end -- a page may state what the query did not
         at = h.first + n
+        -- The query's own reply, handed out as a page, is closed by whoever reads it: it no
+        -- longer names an empty result's columns. Empty, it stays open for that.
+        if page == self._head then
+          if n > 0 then self._head = nil else page = nil end
+        end
         if self.nrows then
           if n == 0 then
-            page:close()
+            if page then page:close() end
             if at < math.min(last or self.nrows, self.nrows) then
               errors.raise(errors.E_SHORT, string.format("the platform sent %d rows of the %d it promised",
                 at, self.nrows), "getdata", self.session.username)
@@ -323,10 +410,11 @@ local function pages(self, first, last)
           pending = start(at)
         end
         if n == 0 then
-          page:close()
+          if page then page:close() end
           return nil
         end
-        if query_columns_fit(page:columns(), self.columns) then page:set_columns(self.columns) end
+        local want = pick or self.columns
+        if query_columns_fit(page:columns(), want) then page:set_columns(want) end
         return page, n
       end
     end
@@ -372,7 +460,7 @@ end
 function Query:dictslice(first, last)
   if type(first) ~= "number" then errors.arg("Query:dictslice", "first", "a number", first, 2) end
   if last ~= nil and type(last) ~= "number" then errors.arg("Query:dictslice", "last", "a number", last, 2) end
-  if not self._ran then self:run() end
+  if not self._ran then run(self, first <= 0 and last == nil) end
   local out = {}
   for _, c in ipairs(self.columns) do out[c.name] = {} end
   local k = 0

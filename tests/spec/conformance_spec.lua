@@ -30,15 +30,17 @@ local QUERIES = {
 -- typed: the rows come typed, by the page's own column types or, when the page's columns carry
 -- no types but the query's names, by the query's (only a page whose names differ, <th> text
 -- alone, reads as text: "6" for 6);
--- header: the CSV header line q:write gives (the page's column names).
+-- header: the CSV header line q:write gives (the page's column names);
+-- by_query: typed only by the query's own reply, so a querydata reply of this shape alone (no
+-- query reply in the exchange to say the types) reads as text.
 local PAGES = {
   { file = "getdata_data_out.xml", typed = true },
   { file = "getdata_data_table.xml", typed = true },
   { file = "csv_cdata.xml", typed = true },
   { file = "csv_plain.xml", typed = true },
-  { file = "csv_nocols.xml", typed = true },
+  { file = "csv_nocols.xml", typed = true, by_query = true },
   { file = "th_all_attrs.xml", typed = true },
-  { file = "th_name_only.xml", typed = true },
+  { file = "th_name_only.xml", typed = true, by_query = true },
   { file = "th_text_only.xml", typed = false, header = '"Station\nID",Elevation (m),Note\r\n' },
   { file = "cols_under_out.xml", typed = true },
   { file = "unknown_elements.xml", typed = true },
@@ -77,8 +79,11 @@ local function serve(query, getdata, extra)
   return fixture.start { replies = replies }
 end
 
-local function open(fx)
-  return tenten.session { gateway = fx.url, user = "corpus1", password = "pw1", group = false }
+-- querydata = false unless asked: the query and getdata shapes are served apart (querydata
+-- replies, a page with whatever the query states, are the last block below).
+local function open(fx, querydata)
+  return tenten.session { gateway = fx.url, user = "corpus1", password = "pw1", group = false,
+    querydata = querydata or false }
 end
 
 describe("the client reads every public reply shape", function()
@@ -166,6 +171,38 @@ describe("the client reads every public reply shape", function()
     end)
   end
 
+  -- querydata (the default): the query's first page comes in its own reply, whatever shape the
+  -- page has; a page shorter than asked is the whole result, so no getdata follows.
+  for _, ps in ipairs(PAGES) do
+    it("querydata reply " .. ps.file .. ": rows(), dictslice(0), write csv, no getdata", function()
+      local fx = serve("query_nrows_attr.xml", { ps.file }, { querydata = { path(ps.file) } })
+      local ok, err = pcall(function()
+        local s = open(fx, true)
+        local want = expected_rows(ps.typed and not ps.by_query)
+        local got = {}
+        local q = s:query("pub.demo.weather.stations", "")
+        for row in q:rows() do got[#got + 1] = row end
+        assert.are.same(want, got)
+        assert.are.equal(3, q.nrows)
+        -- a <th> with text alone names its column by that text: there is no query reply to
+        -- give the names
+        local d = s:query("pub.demo.weather.stations", ""):dictslice(0)
+        for j, name in ipairs(ps.header and LABELS or NAMES) do
+          assert.are.same({ want[1][j], want[2][j], want[3][j] }, d[name])
+        end
+        assert.are.equal(3, s:query("pub.demo.weather.stations", ""):write(tmp, "csv"))
+        assert.are.equal((ps.header and ps.header .. CSV:gsub("^[^\n]*\n", "") or CSV), readfile(tmp))
+        s:close()
+        -- dictslice(0) reads from row 0 with no end: the first page serves it too
+        assert.are.equal(3, fx:count("querydata"))
+        assert.are.equal(0, fx:count("getdata"))
+        assert.are.equal(0, fx:count("query"))
+      end)
+      fx:stop()
+      assert(ok, err)
+    end)
+  end
+
   it("pages until an empty page when the count is unknown and pages are full", function()
     local fx = serve("query_count_absent.xml", { "getdata_data_table.xml", "getdata_empty.xml" })
     local ok, err = pcall(function()
@@ -244,7 +281,8 @@ describe("the client reads every public reply shape", function()
     local fx = serve("query_nrows_out.xml", { "cols_under_out.xml" },
       { getuid = { path "getuid.xml" }, reluid = { path "logout.xml" } })
     local ok, err = pcall(function()
-      local p = tenten.pool { gateway = fx.url, owner = "owner1", password = "pw1", group = "g1", size = 1 }
+      local p = tenten.pool { gateway = fx.url, owner = "owner1", password = "pw1", group = "g1", size = 1,
+        querydata = false }
       local s = p:session()
       assert.are.equal("acme_pool_2", s.username)
       local got = {}

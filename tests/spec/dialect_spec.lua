@@ -81,7 +81,7 @@ describe("the platform's dialect", function()
       local log = dir .. "/ops.log"
       -- a raw < and > inside the attribute, and an entity: all sent as they are
       local ops = '<sel value="(hour<3) &amp; (hour>-1)"/>'
-      local s <close> = tenten.Session(url, "plain1", "secret4", tenten.KILL, { logfile = log })
+      local s <close> = tenten.Session(url, "plain1", "secret4", tenten.KILL, { logfile = log, log_bodies = true })
       local q = s:query(HOURLY, ops)
       local n = 0
       for _ in q:rows() do n = n + 1 end
@@ -99,14 +99,15 @@ describe("the platform's dialect", function()
 
       -- BaseQuery + warmpool
       tenten.resetpool(url, "owner1", "secret1", "pool1")
-      local warmed = tenten.warmpool(url, "owner1", "secret1", "pool1", { tenten.BaseQuery(HOURLY, ops) }, log)
+      local warmed = tenten.warmpool(url, "owner1", "secret1", "pool1", { tenten.BaseQuery(HOURLY, ops) },
+        { logfile = log, log_bodies = true })
       assert.are.equal(4, warmed)
       -- the session's query, the one with the bad name, and one per warmed ID
       assert.are.equal(1 + 1 + 4, count(gateway.readfile(log), "<ops>" .. ops:gsub("%p", "%%%0") .. "</ops>"))
 
       -- pool:pull, with columns: the <colord cols> value is ours, escaped
       local pool = tenten.pool { gateway = url, owner = "owner1", password = "secret1", group = "pool1",
-        logfile = log }
+        logfile = log, log_bodies = true }
       local res = pool:pull({
         { table = HOURLY, ops = ops, out = dir .. "/ops-pull.csv", columns = { "id", "temp" } },
       }, { progress = false })
@@ -148,7 +149,7 @@ describe("the platform's dialect", function()
       for _, form in ipairs(forms) do
         local log = dir .. "/endpoint.log"
         os.remove(log)
-        local s <close> = tenten.Session(form, "plain1", "secret4", tenten.KILL, { logfile = log })
+        local s <close> = tenten.Session(form, "plain1", "secret4", tenten.KILL, { logfile = log, log_bodies = true })
         local q = s:query("pub.demo.weather.stations", '<sel value="elev>-1000"/>')
         local rows = {}
         for row in q:rows() do rows[#rows + 1] = row end
@@ -156,7 +157,7 @@ describe("the platform's dialect", function()
         local text = gateway.readfile(log)
         if form:find("protocol=xml-rpc", 1, true) then
           -- the URL's own parameters first, the API's after them
-          assert.matches("/cgi%-bin/prod%-stable/gw%.k%?protocol=xml%-rpc&api=getdata&apiversion=3&", text)
+          assert.matches("/cgi%-bin/prod%-stable/gw%.k%?protocol=xml%-rpc&api=querydata&apiversion=3&", text)
         end
         assert.is_nil(text:find("&&", 1, true))
       end
@@ -198,7 +199,7 @@ describe("the platform's dialect", function()
       for row in q:rows() do rows[#rows + 1] = row end
       assert.are.same(keys_of_lines(want), keys_of_rows(rows))
       assert.are.equal(31, q.page_rows)
-      assert.are.equal(5, count(gateway.readfile(log), "<<< rc=23"))
+      assert.are.equal(5, count(gateway.readfile(log), " rc=23 "))
       local q2 = s:query(HOURLY, HOUR0)
       q2.page_rows = 1000
       local d = q2:dictslice(100, 1000)
@@ -244,9 +245,10 @@ describe("the platform's dialect", function()
     end)
 
     it("handle the refusal of the page already in flight", function()
-      -- the second getdata (asked while the first page is read) comes back refused
+      -- the first getdata (asked while the first page, which came with the query, is read)
+      -- comes back refused
       local fx = fixture.start { upstream = g.base, rules = {
-        "api=getdata,nth=2,do=body:<out><rc>23</rc><msg>Download limit exceeded</msg></out>",
+        "api=getdata,nth=1,do=body:<out><rc>23</rc><msg>Download limit exceeded</msg></out>",
       } }
       local ok, err = pcall(function()
         local s <close> = tenten.Session(fx.gw, "admin1", "secret2", tenten.KILL)
@@ -263,8 +265,8 @@ describe("the platform's dialect", function()
       end
       fx:stop()
       assert(ok, tostring(err))
-      -- pages asked: [0,400) [400,800) refused, then [400,600) and on by 200
-      assert.are.same({ "0", "400", "400", "600", "800", "1000" }, bodies)
+      -- pages asked after the query's own [0,400): [400,800) refused, then [400,600) and on by 200
+      assert.are.same({ "400", "400", "600", "800", "1000" }, bodies)
     end)
   end)
 
@@ -300,7 +302,9 @@ describe("the platform's dialect", function()
       }
     end)
 
-    -- A stub serving the query without a count, then pages of 2, 2 and `last` rows.
+    -- A stub serving the query without a count, then pages of 2, 2 and `last` rows. The
+    -- sessions here say querydata = false: the query and its pages come apart (the last case
+    -- has the first page come with the query).
     local function stub(last)
       return fixture.start { replies = {
         login = { files.login }, getuid = { files.getuid }, reluid = { files.ok }, logout = { files.ok },
@@ -320,7 +324,7 @@ describe("the platform's dialect", function()
 
     it("unknown: rows() and dictslice page until a short page, then know the count", function()
       local fx = stub(files.p3)
-      local s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false })
+      local s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false, querydata = false })
       local q = s:query("t.t", '<sel value="n>=0"/>'):run()
       assert.is_nil(q.nrows)
       q.page_rows = 2
@@ -338,7 +342,7 @@ describe("the platform's dialect", function()
       fx:stop()
 
       fx = stub(files.empty) -- 4 rows: the third page is empty
-      s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false })
+      s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false, querydata = false })
       q = s:query("t.t", "")
       q.page_rows = 2
       assert.are.same({ "r0", "r1", "r2", "r3" }, q:dictslice(0).s)
@@ -349,7 +353,7 @@ describe("the platform's dialect", function()
 
     it("unknown: q:write and pool:pull write every row; the summary gets the count", function()
       local fx = stub(files.p3)
-      local s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false })
+      local s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false, querydata = false })
       local q = s:query("t.t", "")
       q.page_rows = 2
       assert.are.equal(5, (q:write(dir .. "/unknown.csv")))
@@ -358,7 +362,7 @@ describe("the platform's dialect", function()
       fx:stop()
 
       fx = stub(files.p3)
-      local pool = tenten.pool { gateway = fx.gw, owner = "o", password = "p", group = "g" }
+      local pool = tenten.pool { gateway = fx.gw, owner = "o", password = "p", group = "g", querydata = false }
       local res = pool:pull({ { table = "t.t", out = dir .. "/unknown.tsv" } }, { progress = false, page_rows = 2 })
       assert.is_nil(res[1].error)
       assert.are.equal(5, res[1].rows)
@@ -367,10 +371,29 @@ describe("the platform's dialect", function()
       fx:stop()
     end)
 
+    it("unknown, with querydata: the first page comes with the query, then getdata to a short page", function()
+      local fx = fixture.start { replies = {
+        login = { files.login }, logout = { files.ok },
+        querydata = { files.p1 }, getdata = { files.p2, files.p3 },
+      } }
+      local s = tenten.Session(fx.gw, "u", "p", tenten.KILL, { group = false })
+      local q = s:query("t.t", "")
+      q.page_rows = 2
+      local got = {}
+      for row in q:rows() do got[#got + 1] = row[1] end
+      assert.are.same({ 0, 1, 2, 3, 4 }, got)
+      assert.are.equal(5, q.nrows)
+      assert.are.same({ "2-4", "4-6" }, asked(fx))
+      assert.are.equal(1, fx:count("querydata"))
+      assert.are.equal(0, fx:count("query"))
+      s:close()
+      fx:stop()
+    end)
+
     it("known: an empty page before the promised count raises E_SHORT after the rows that came", function()
       local g = gateway.start { dir = dir, db = db }
       local fx = fixture.start { upstream = g.base, rules = {
-        "api=getdata,from=2,do=body:<out><rc>0</rc><msg>OK</msg><data></data></out>",
+        "api=getdata,from=1,do=body:<out><rc>0</rc><msg>OK</msg><data></data></out>",
       } }
       local ok, err = pcall(function()
         local s <close> = tenten.Session(fx.gw, "plain1", "secret4", tenten.KILL)
@@ -421,8 +444,8 @@ describe("the platform's dialect", function()
       g:stop()
       assert(ok, tostring(err))
       local text = gateway.readfile(log)
-      assert.are.equal(1, count(text, "<<< rc=45"))
-      assert.are.equal(1, count(text, "<<< rc=41"))
+      assert.are.equal(1, count(text, " rc=45 "))
+      assert.are.equal(1, count(text, " rc=41 "))
     end)
 
     it("a pool session gets its ID and logs in through throttled getuid and login answers", function()
@@ -473,7 +496,7 @@ describe("the platform's dialect", function()
       end)
       g:stop()
       assert(ok, tostring(err))
-      local asks = count(gateway.readfile(log), "<<< rc=41")
+      local asks = count(gateway.readfile(log), " rc=41 ")
       assert.is_true(asks >= 2 and asks < 60, tostring(asks))
     end)
 

@@ -137,7 +137,7 @@ describe("faults", function()
     end
 
     it("a query that never answers, with stall = 1", function()
-      fx = fixture.start { upstream = g.base, rules = { "api=query,do=stall" } }
+      fx = fixture.start { upstream = g.base, rules = { "api=querydata,do=stall" } }
       local s <close> = tenten.Session(fx.gw, "plain1", "secret4", tenten.KILL, false, { stall = 1, retries = 0 })
       local ok, err, took = timed(function() s:query("pub.demo.weather.stations", ""):run() end)
       assert.is_false(ok)
@@ -148,10 +148,12 @@ describe("faults", function()
     end)
 
     it("a page cut off mid-body, stall per kind, on a pool session: the ID comes back", function()
+      -- the first page comes with the query (querydata); the second is the one cut off
       fx = fixture.start { upstream = g.base, rules = { "api=getdata,do=stall-body:40" } }
       local s = tenten.Session(fx.gw, "owner1", "secret1", tenten.POSSESS, "pool1",
-        { stall = { getdata = 1 }, retries = 0 })
-      local q = s:query("pub.demo.weather.stations", "")
+        { stall = { getdata = 1 }, retries = 0, linger = 0 })
+      local q = s:query(HOURLY, '<sel value="hour=0"/>')
+      q.page_rows = 100
       q:run()
       local ok, err, took = timed(function() for _ in q:rows() do end end)
       assert.is_false(ok)
@@ -196,7 +198,8 @@ describe("faults", function()
   end
 
   local function pool_opts(extra)
-    local o = { gateway = fx.gw, owner = "owner1", password = "secret1", group = "pool1", backoff = FAST }
+    -- linger = 0: a release here is one reluid at once (faults of lingering IDs: item 8 below)
+    local o = { gateway = fx.gw, owner = "owner1", password = "secret1", group = "pool1", backoff = FAST, linger = 0 }
     for k, v in pairs(extra or {}) do o[k] = v end
     return o
   end
@@ -249,12 +252,12 @@ describe("faults", function()
   end)
 
   describe("item 3: a pull reports a job's first error; a failed release apart", function()
-    it("getdata fails, then the release fails: the job's error is getdata's", function()
-      fx = fixture.start { upstream = g.base, rules = { "api=getdata,do=status:500", "api=reluid,do=status:503" } }
+    it("the first page fails, then the release fails: the job's error is the page's", function()
+      fx = fixture.start { upstream = g.base, rules = { "api=querydata,do=status:500", "api=reluid,do=status:503" } }
       local p = tenten.pool(pool_opts { retries = 0 })
       local res = p:pull({ { table = STATIONS, out = dir .. "/prec1.csv" } }, { progress = false })
       assert.are.equal(tenten.E_HTTP, res[1].error.code, tostring(res[1].error))
-      assert.are.equal("getdata", res[1].error.api)
+      assert.are.equal("querydata", res[1].error.api)
       assert.are.equal("reluid", res[1].release_error and res[1].release_error.api)
       assert.is_false(exists(dir .. "/prec1.csv"))
       assert.are.equal(1, p:stats().to_release)
@@ -274,7 +277,7 @@ describe("faults", function()
 
   describe("item 4: q:write to a path is atomic", function()
     it("a missing table, a failed page: no file and no .part; a success: the file alone", function()
-      fx = fixture.start { upstream = g.base, rules = { "api=getdata,nth=1,do=status:500" } }
+      fx = fixture.start { upstream = g.base, rules = { "api=querydata,nth=2,do=status:500" } }
       local s <close> = tenten.Session(fx.gw, "plain1", "secret4", tenten.KILL, { retries = 0 })
       local q = s:query("pub.demo.nosuch", "")
       local ok, err = pcall(q.write, q, dir .. "/atomic.csv")
@@ -423,6 +426,50 @@ describe("faults", function()
     end)
   end)
 
+  describe("item 8, lingering IDs: a failed reluid is not lost when the linger ends", function()
+    local FAILS = { "api=reluid,nth=1,do=status:503", "api=reluid,nth=2,do=reset-before",
+      "api=reluid,nth=3,do=status:502", "api=reluid,nth=4,do=body:junk" }
+
+    it("pool:close() asks again for an ID whose reluid failed", function()
+      fx = fixture.start { upstream = g.base, rules = FAILS }
+      local p = tenten.pool(pool_opts { linger = 30 })
+      tenten.run(function()
+        local s <close> = p:session()
+        s:query(STATIONS, ""):run()
+        s:close()
+        assert.are.equal(1, p:stats().lingering)
+        assert.are.equal(0, fx:count("reluid"))
+        p:close() -- four failed reluids put it on the list; close asks once more
+      end)
+      assert.are.equal(5, fx:count("reluid"))
+      assert.are.equal(0, p:stats().to_release)
+      assert.is_nil(states().BUSY)
+    end)
+
+    it("a timer that ends a linger keeps a failed ID on the list for the run's end", function()
+      fx = fixture.start { upstream = g.base, rules = FAILS }
+      local p = tenten.pool(pool_opts { linger = 0.05 })
+      tenten.run(function()
+        do
+          local s <close> = p:session()
+          s:query(STATIONS, ""):run()
+        end
+        -- the timer's reluids fail four times: the ID waits on the "to release" list
+        for _ = 1, 400 do
+          if p:stats().to_release == 1 then break end
+          tenten.sleep(0.05)
+        end
+        assert.are.equal(1, p:stats().to_release)
+        assert.are.equal(0, p:stats().lingering)
+        assert.are.equal(0, p:release_pending()) -- asked once more: given back
+      end)
+      assert.are.equal(5, fx:count("reluid"))
+      assert.are.equal(0, p:stats().to_release)
+      assert.is_nil(states().BUSY)
+      p:close()
+    end)
+  end)
+
   describe("item 9: a release failing in a <close> handler never replaces the error in flight", function()
     it("a session, a pull job and a pool guard keep the first error", function()
       fx = fixture.start { upstream = g.base, rules = { "api=reluid,do=status:503" } }
@@ -476,8 +523,9 @@ describe("faults", function()
         local tenten = require "tenten"
         local gw, out = arg[1], arg[2]
         local pool = tenten.pool { gateway = gw, owner = "owner1", password = "secret1", group = "pool1" }
+        -- two pages a job: the first comes with the query and is written, the second hangs
         pool:pull({ { table = "pub.demo.weather.stations", out = out .. "/hang1.csv" },
-          { table = "pub.demo.weather.stations", out = out .. "/hang2.csv" } }, { progress = false })
+          { table = "pub.demo.weather.stations", out = out .. "/hang2.csv" } }, { progress = false, page_rows = 2 })
       ]])
       local out, pidfile = dir .. "/hang.out", dir .. "/hang.pid"
       os.remove(out)
@@ -508,7 +556,7 @@ describe("faults", function()
 
   describe("reads are retried (retry.lua, the `retries` option)", function()
     it("a reset query and failed pages: every row, once; with retries = 0 the error", function()
-      fx = fixture.start { upstream = g.base, rules = { "api=query,nth=1,do=reset-before",
+      fx = fixture.start { upstream = g.base, rules = { "api=querydata,nth=1,do=reset-before",
         "api=getdata,nth=1,do=status:503", "api=getdata,nth=3,do=truncate:20",
         "api=getdata,nth=5,do=body:<out><rc>41</rc><msg>later</msg></out>" } }
       local s <close> = tenten.Session(fx.gw, "plain1", "secret4", tenten.KILL, { backoff = FAST })
@@ -518,10 +566,10 @@ describe("faults", function()
       for _ in q:rows() do n = n + 1 end
       assert.are.equal(q.nrows, n)
       assert.is_true(n > 300, tostring(n))
-      assert.are.equal(2, fx:count("query"))
+      assert.are.equal(2, fx:count("querydata"))
       s:close()
       assert.are.equal(0, fx:stop())
-      fx = fixture.start { upstream = g.base, rules = { "api=getdata,nth=1,do=status:503" } }
+      fx = fixture.start { upstream = g.base, rules = { "api=querydata,nth=1,do=status:503" } }
       local s1 <close> = tenten.Session(fx.gw, "plain1", "secret4", tenten.KILL, { retries = 0 })
       local ok, err = pcall(function() for _ in s1:query(STATIONS, ""):rows() do end end)
       assert.is_false(ok)

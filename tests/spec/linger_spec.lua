@@ -71,7 +71,7 @@ describe("pool linger", function()
     end)
     assert.are.equal(4, d.getuid)
     assert.are.equal(4, d.login)
-    assert.are.equal(16, d.query)
+    assert.are.equal(16, d.querydata)
     -- the run's end gave every lingering ID back at once, though 30 s had not passed
     assert.are.equal(4, d.reluid)
     assert.are.equal(0, taken)
@@ -138,6 +138,40 @@ describe("pool linger", function()
     end)
     assert.are.equal(2, d.getuid)
     assert.are.equal(2, d.reluid)
+  end)
+
+  it("after a resetpool ended the lingering sessions, the next session takes a fresh ID", function()
+    local pool = new_pool { linger = 30 }
+    local d, taken = count(function()
+      tenten.run(function()
+        query_on(pool)
+        query_on(pool)
+        assert.are.equal(1, pool:stats().lingering)
+        tenten.resetpool(g.url, "owner1", "secret1", "pool1") -- every session ends, every ID is free
+        -- the handed-over session answers rc 35 once: its ID goes back, a fresh one is logged in
+        assert.are.equal(3, query_on(pool))
+        assert.are.equal(1, pool:stats().lingering)
+      end)
+    end)
+    assert.are.equal(2, d.getuid)
+    assert.are.equal(2, d.login)
+    assert.are.equal(4, d.querydata) -- three runs, one of them asked twice
+    assert.are.equal(2, d.reluid) -- the dead session's ID, and the fresh one at the run's end
+    assert.are.equal(0, taken)
+  end)
+
+  it("a session ended in the middle of the work keeps its rc 35", function()
+    local pool = new_pool { linger = 30 }
+    tenten.run(function()
+      local s <close> = pool:session()
+      s:query("pub.demo.weather.stations"):run()
+      tenten.resetpool(g.url, "owner1", "secret1", "pool1")
+      local ok, err = pcall(function() return s:query("pub.demo.weather.stations"):run() end)
+      assert.is_false(ok)
+      assert.are.equal(35, err.code)
+    end)
+    local _, taken = exchanges()
+    assert.are.equal(0, taken)
   end)
 
   it("refuses a linger that is not a number of seconds", function()
