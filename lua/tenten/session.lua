@@ -435,24 +435,63 @@ local function each_page(self, first, last, fn)
   end
 end
 
+-- Rows made per call into C by Query:rows: the C call is paid once per block, not per row.
+local ROW_BLOCK = 256
+
 -- for row in q:rows() do ... end: rows are lists of values; N/A is tenten.NA. The next page is
 -- on its way while the current one is read, and only one page is held at a time.
 function Query:rows()
   local next_page = pages(self, 0, nil)
-  local page, i, n = nil, 0, 0
+  local page, n, at = nil, 0, 0 -- the page, its rows, the rows of it made so far
+  local block, k, m = {}, 0, 0   -- rows made ahead, the last one handed out, how many
   return function()
-    if i < n then
-      i = i + 1
-      return page:row(i)
+    if k < m then
+      k = k + 1
+      return block[k]
     end
-    if page then page:close() end -- rows are copies: nothing points into a read page
-    page, n = next_page()
-    if not page then
-      n = 0
-      return nil
+    while true do
+      if at < n then
+        m = page:rows_into(block, at + 1, ROW_BLOCK)
+        if m > 0 then
+          at, k = at + m, 1
+          return block[1]
+        end
+      end
+      if page then page:close() end -- rows are copies: nothing points into a read page
+      page, n = next_page()
+      at = 0
+      if not page then
+        n = 0
+        return nil
+      end
     end
-    i = 1
-    return page:row(1)
+  end
+end
+
+-- for b in q:batches() do ... end: each page as columns, what analysis code wants:
+-- b[j] and b[name] are the page's values of column j (q.columns[j]) as a list, N/A as
+-- tenten.NA like rows(); b.n is the page's row count (a column named "n" is at its position
+-- only). Values are those rows() gives, one page at a time; an empty result gives no batch.
+--
+-- A page's lists are big (16 bytes a value), and fresh memory of that size costs a page
+-- fault per 4 KB, as much as filling it. So lists are recycled: each carries a metatable
+-- whose finalizer hands it back once nothing references it, and the next batch refills it in
+-- place. And while the heap is mostly these batches, a full collection before each batch
+-- finds the last one dropped, so memory stays at about two batches instead of growing to
+-- what the incremental collector lets pile up. A list the caller keeps is never reused.
+function Query:batches()
+  local next_page = pages(self, 0, nil)
+  local spare = {}
+  local recycle = { __name = "tenten.batch.column", __gc = function(list) spare[#spare + 1] = list end }
+  local kb = 0 -- what one batch's lists take, in KB
+  return function()
+    local page, n = next_page()
+    if not page then return nil end
+    if kb > 0 and collectgarbage("count") < 3 * kb + 1024 then collectgarbage() end
+    local b = page:batch(spare, recycle)
+    page:close() -- the batch holds copies
+    kb = math.max(kb, n * #b * 16 / 1024)
+    return b
   end
 end
 

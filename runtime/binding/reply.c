@@ -6,6 +6,7 @@
 #include "write.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lauxlib.h>
 #include <string.h>
 
@@ -238,43 +239,238 @@ static int l_nrows(lua_State *L)
   return 1;
 }
 
-static void push_cell(lua_State *L, char type, const char *s, size_t n)
+/* Building rows and columns: cells are converted by column type straight from the page's
+ * bytes (numbers never become Lua strings first), tables are made at their final size, and a
+ * text cell equal to the one above it in its column reuses that Lua string instead of making
+ * (hashing and interning) it again: sorted and repetitive columns are the common case. */
+
+/* Columns whose types are copied up front; past these a cell reads its column's type itself. */
+#define TYPES_MAX 64
+
+typedef struct build {
+  ttL_reply *u;
+  const tt_reply *r;
+  const tt_page *p;
+  size_t ncols;
+  char types[TYPES_MAX];
+  int slots; /* stack index of the first cached string, one slot per column; 0: no cache */
+  size_t nslots;
+  struct {
+    const char *s;
+    size_t n;
+  } last[TYPES_MAX]; /* the text behind each cached string */
+} build;
+
+static void build_init(lua_State *L, build *b, ttL_reply *u, size_t width)
+{
+  b->u = u;
+  b->r = u->r;
+  b->p = tt_reply_page(u->r);
+  const tt_column *cols = tt_reply_columns(u->r, &b->ncols);
+  for (size_t j = 0; j < TYPES_MAX; j++)
+    b->types[j] = j < b->ncols && cols[j].type ? cols[j].type[0] : 'a';
+  b->nslots = width < TYPES_MAX ? width : TYPES_MAX;
+  luaL_checkstack(L, (int)b->nslots + 8, "too many columns");
+  b->slots = lua_gettop(L) + 1;
+  for (size_t j = 0; j < b->nslots; j++) {
+    lua_pushnil(L);
+    b->last[j].s = NULL;
+    b->last[j].n = 0;
+  }
+}
+
+static inline char build_type(lua_State *L, const build *b, size_t j)
+{
+  if (j < TYPES_MAX) return b->types[j];
+  alive(L, b->u, b->r);
+  size_t ncols;
+  const tt_column *cols = tt_reply_columns(b->r, &ncols);
+  return j < ncols && cols[j].type ? cols[j].type[0] : 'a';
+}
+
+/* memcmp(a, b, n) == 0 for the few bytes of a cell, without a call that costs more than the
+ * comparison (most cells differ early, or are a handful of bytes). */
+static inline int same(const char *a, const char *b, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    if (a[k] != b[k]) return 0;
+  return 1;
+}
+
+/* Push the value of cell j of a row: n bytes at s (n 0: N/A). */
+__attribute__((always_inline)) static inline void push_cell(lua_State *L, build *b, size_t j,
+                                                            char type, const char *s, size_t n)
 {
   long long i;
   double d;
-  if (n == 0)
+  if (n == 0) {
     lua_pushvalue(L, lua_upvalueindex(1)); /* N/A */
-  else if ((type == 'i' || type == 'j') && tt_page_cell_int(s, n, &i))
+    return;
+  }
+  if ((type == 'i' || type == 'j') && tt_page_cell_int(s, n, &i)) {
     lua_pushinteger(L, (lua_Integer)i);
-  else if (type == 'f' && tt_page_cell_double(s, n, &d))
+    return;
+  }
+  if (type == 'f' && tt_page_cell_double(s, n, &d)) {
     lua_pushnumber(L, (lua_Number)d);
-  else
-    lua_pushlstring(L, s, n);
+    return;
+  }
+  if (j < b->nslots && b->last[j].n == n && same(b->last[j].s, s, n)) {
+    lua_pushvalue(L, b->slots + (int)j);
+    return;
+  }
+  lua_pushlstring(L, s, n);
+  alive(L, b->u, b->r);
+  if (j < b->nslots) {
+    lua_copy(L, -1, b->slots + (int)j);
+    b->last[j].s = s;
+    b->last[j].n = n;
+  }
+}
+
+/* Push row i (0-based) as a list: as many values as the row has cells or the reply columns,
+ * whichever is more, N/A for the missing ones. */
+static void push_row(lua_State *L, build *b, size_t i)
+{
+  size_t first, n = tt_page_row(b->p, i, &first);
+  size_t width = n > b->ncols ? n : b->ncols;
+  lua_createtable(L, (int)width, 0);
+  alive(L, b->u, b->r);
+  for (size_t j = 0; j < width; j++) {
+    size_t len = 0;
+    const char *s = j < n ? tt_page_cell(b->p, first + j, &len) : "";
+    push_cell(L, b, j, build_type(L, b, j), s, len);
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+}
+
+/* The widest row of the page, or the reply's column count if more. */
+static size_t page_width(const tt_page *p, size_t ncols)
+{
+  size_t w = ncols, first;
+  for (size_t i = 0; i < p->nrows; i++) {
+    size_t n = tt_page_row(p, i, &first);
+    if (n > w) w = n;
+  }
+  return w;
 }
 
 static int l_row(lua_State *L)
 {
   ttL_reply *u = toreply(L);
-  const tt_reply *r = u->r;
   lua_Integer i = luaL_checkinteger(L, 2);
-  const tt_page *p = tt_reply_page(r);
+  const tt_page *p = tt_reply_page(u->r);
   if (i < 1 || (lua_Unsigned)i > p->nrows) {
     lua_pushnil(L);
     return 1;
   }
-  size_t ncols, first, n = tt_page_row(p, (size_t)i - 1, &first);
-  const tt_column *cols = tt_reply_columns(r, &ncols);
-  size_t width = n > ncols ? n : ncols;
-  lua_createtable(L, (int)width, 0);
-  for (size_t j = 0; j < width; j++) {
-    alive(L, u, r);
-    cols = tt_reply_columns(r, &ncols); /* set_columns may not run meanwhile, but be exact */
-    char type = j < ncols && cols[j].type ? cols[j].type[0] : 'a';
-    size_t len = 0;
-    const char *s = j < n ? tt_page_cell(p, first + j, &len) : "";
-    push_cell(L, type, s, len);
-    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  build b;
+  build_init(L, &b, u, 0);
+  push_row(L, &b, (size_t)i - 1);
+  return 1;
+}
+
+/* reply:rows_into(t, i, count): rows i .. i+count-1 (1-based, up to the last) as lists in
+ * t[1], t[2], ...; returns how many. Lets a Lua iterator hand out rows with one C call per
+ * block of rows instead of one per row. */
+static int l_rows_into(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer from = luaL_checkinteger(L, 3), count = luaL_checkinteger(L, 4);
+  const tt_page *p = tt_reply_page(u->r);
+  if (from < 1 || count < 1 || (lua_Unsigned)from > p->nrows) {
+    lua_pushinteger(L, 0);
+    return 1;
   }
+  size_t first = (size_t)from - 1, n = p->nrows - first;
+  if ((lua_Unsigned)count < n) n = (size_t)count;
+  size_t ncols;
+  tt_reply_columns(u->r, &ncols);
+  build b;
+  build_init(L, &b, u, ncols);
+  for (size_t k = 0; k < n; k++) {
+    push_row(L, &b, first + k);
+    lua_rawseti(L, 2, (lua_Integer)k + 1);
+  }
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* A list for a column of nrows values: a spare one when there is one (refilled in place: no
+ * allocation, no fresh memory), else a new one; either way given the metatable mt. */
+static void new_list(lua_State *L, int spare, int mt, size_t nrows)
+{
+  lua_Integer k = spare ? (lua_Integer)lua_rawlen(L, spare) : 0;
+  if (k > 0) {
+    lua_rawgeti(L, spare, k);
+    lua_pushnil(L);
+    lua_rawseti(L, spare, k);
+    for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i > (lua_Integer)nrows; i--) {
+      lua_pushnil(L);
+      lua_rawseti(L, -2, i);
+    }
+  } else {
+    lua_createtable(L, (int)nrows, 0);
+  }
+  if (mt) {
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, -2);
+  }
+}
+
+/* reply:batch(): the page as columns, { [j] = values, [name] = values, n = rows }: one list
+ * per column (the reply's columns first, in order, then any cells past them in ragged rows),
+ * N/A as NA, also where a row is short; each list also under its column's name, and the row
+ * count under "n", which wins over a column named "n" (that one is still at its position).
+ * The page is read once, row by row, into all the lists at once. reply:batch(spare, mt):
+ * the lists are taken from the end of the list `spare` while it has any (refilled, cut to
+ * length) and all given the metatable mt; Query:batches passes a finalizer there that puts
+ * dropped lists back into spare. */
+static int l_batch(lua_State *L)
+{
+  ttL_reply *u = toreply(L);
+  const tt_reply *r = u->r;
+  const tt_page *p = tt_reply_page(r);
+  size_t ncols;
+  tt_reply_columns(r, &ncols);
+  size_t width = page_width(p, ncols), nrows = p->nrows;
+  if (width > INT_MAX / 2 - 16 || nrows > INT_MAX)
+    return luaL_error(L, "reply:batch: page too large");
+  luaL_checkstack(L, (int)width + 16, "too many columns");
+  int spare = lua_istable(L, 2) ? 2 : 0, mt = lua_istable(L, 3) ? 3 : 0;
+  lua_createtable(L, (int)width, (int)ncols + 1);
+  int out = lua_gettop(L), lists = out + 1;
+  for (size_t j = 0; j < width; j++) {
+    new_list(L, spare, mt, nrows);
+    alive(L, u, r);
+  }
+  build b;
+  build_init(L, &b, u, width);
+  for (size_t i = 0; i < nrows; i++) {
+    size_t first, n = tt_page_row(p, i, &first);
+    for (size_t j = 0; j < width; j++) {
+      size_t len = 0;
+      const char *s = j < n ? tt_page_cell(p, first + j, &len) : "";
+      push_cell(L, &b, j, build_type(L, &b, j), s, len);
+      lua_rawseti(L, lists + (int)j, (lua_Integer)i + 1);
+    }
+  }
+  for (size_t j = 0; j < width; j++) {
+    size_t nc;
+    const tt_column *cols = tt_reply_columns(r, &nc);
+    if (j < nc && cols[j].name) {
+      lua_pushstring(L, cols[j].name);
+      alive(L, u, r);
+      lua_pushvalue(L, lists + (int)j);
+      lua_rawset(L, out);
+    }
+    lua_pushvalue(L, lists + (int)j);
+    lua_rawseti(L, out, (lua_Integer)j + 1);
+  }
+  lua_pushinteger(L, (lua_Integer)nrows);
+  lua_setfield(L, out, "n");
+  lua_settop(L, out);
   return 1;
 }
 
@@ -331,6 +527,8 @@ static const luaL_Reg methods[] = {
     {"total", l_total},
     {"nrows", l_nrows},
     {"row", l_row},
+    {"rows_into", l_rows_into},
+    {"batch", l_batch},
     {"write", l_write},
     {"write_header", l_write_header},
     {"close", l_close},

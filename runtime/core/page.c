@@ -138,7 +138,9 @@ void tt_page_trim_open(tt_page *p, size_t n)
   p->len -= n < open ? n : open;
 }
 
-int tt_page_cell_int(const char *s, size_t n, long long *v)
+/* The slow halves of tt_page_cell_int and tt_page_cell_double (page.h): the C library on a
+ * NUL-terminated copy. */
+int tt_page_cell_int_slow(const char *s, size_t n, long long *v)
 {
   char tmp[32];
   if (n == 0 || n >= sizeof tmp) return 0;
@@ -153,7 +155,7 @@ int tt_page_cell_int(const char *s, size_t n, long long *v)
   return errno == 0;
 }
 
-int tt_page_cell_double(const char *s, size_t n, double *v)
+int tt_page_cell_double_slow(const char *s, size_t n, double *v)
 {
   char tmp[64];
   if (n == 0 || n >= sizeof tmp || isspace((unsigned char)s[0])) return 0;

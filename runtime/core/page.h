@@ -4,6 +4,7 @@
 #define TT_PAGE_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* An empty cell is N/A (the wire format has no other spelling for it). Rows may be ragged.
  * The zero value is an empty page; tt_page_free returns a page to it. */
@@ -55,9 +56,77 @@ static inline const char *tt_page_cell(const tt_page *p, size_t k, size_t *len)
   return p->text + start;
 }
 
-/* A cell read as a whole decimal integer in int64 range (1), or not (0). */
-int tt_page_cell_int(const char *s, size_t n, long long *v);
-/* A cell read as a double by strtod, the whole text and nothing around it (1), or not (0). */
-int tt_page_cell_double(const char *s, size_t n, double *v);
+/* Numbers are read from the cells here, inline, without strtoll or strtod for the common
+ * spellings; anything else goes to the C library (the _slow functions), so the answers are
+ * always the library's. */
+int tt_page_cell_int_slow(const char *s, size_t n, long long *v);
+int tt_page_cell_double_slow(const char *s, size_t n, double *v);
+
+/* A cell read as a whole decimal integer in int64 range (1), or not (0). Up to 18 digits
+ * cannot overflow: they are read here. */
+static inline int tt_page_cell_int(const char *s, size_t n, long long *v)
+{
+  size_t i = n && s[0] == '-';
+  if (n <= i || n - i > 18) return tt_page_cell_int_slow(s, n, v);
+  unsigned long long u = 0;
+  for (size_t k = i; k < n; k++) {
+    unsigned d = (unsigned)(unsigned char)s[k] - '0';
+    if (d > 9) return 0;
+    u = 10 * u + d;
+  }
+  *v = i ? -(long long)u : (long long)u;
+  return 1;
+}
+
+/* A cell read as a double by strtod, the whole text and nothing around it (1), or not (0).
+ * The common decimal (sign, digits, point, digits, exponent) is read here when its digits
+ * make an integer m <= 2^53 and its exponent e is within 22 of 0: m and 10^|e| are then
+ * exact doubles, and one IEEE multiplication or division rounds m * 10^e correctly, which is
+ * what strtod returns too. */
+static inline int tt_page_cell_double(const char *s, size_t n, double *v)
+{
+  static const double tens[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const unsigned long long top = 1ull << 53;
+  size_t i = 0;
+  int neg = 0, digits = 0, scale = 0;
+  if (n && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  unsigned long long m = 0;
+  for (; i < n; i++, digits++) {
+    unsigned d = (unsigned)(unsigned char)s[i] - '0';
+    if (d > 9) break;
+    if (m > top / 10) return tt_page_cell_double_slow(s, n, v);
+    m = 10 * m + d;
+  }
+  if (i < n && s[i] == '.') {
+    for (i++; i < n; i++, digits++, scale--) {
+      unsigned d = (unsigned)(unsigned char)s[i] - '0';
+      if (d > 9) break;
+      if (m > top / 10) return tt_page_cell_double_slow(s, n, v);
+      m = 10 * m + d;
+    }
+  }
+  if (!digits || m > top) return tt_page_cell_double_slow(s, n, v);
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    int eneg = 0, e = 0, edigits = 0;
+    if (++i < n && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
+    for (; i < n && edigits < 4; i++, edigits++) {
+      unsigned d = (unsigned)(unsigned char)s[i] - '0';
+      if (d > 9) break;
+      e = 10 * e + (int)d;
+    }
+    if (!edigits) return tt_page_cell_double_slow(s, n, v);
+    scale += eneg ? -e : e;
+  }
+  if (i != n || scale < -22 || scale > 22) return tt_page_cell_double_slow(s, n, v);
+  double d = (double)m;
+  d = scale < 0 ? d / tens[-scale] : d * tens[scale];
+  *v = neg ? -d : d;
+  return 1;
+}
 
 #endif

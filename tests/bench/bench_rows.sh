@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# bench_rows: the row path, before and after, in one run. One whole pub.demo.weather.hourly90
+# (1,051,200 rows at demo scale 1, pages of 50,000, XML) read by tt-lua three ways -- for row in
+# q:rows(), for b in q:batches(), q:write to /dev/null as CSV -- beside one curl fetching the
+# same pages. Each tt-lua line runs twice: with this tree's build, and with a build of the base
+# commit (git archive, read-only; built in the temp dir) as BEFORE. Prints one table; asserts
+# nothing about speed.
+#
+# Columns: client CPU is the tt-lua (or curl) process's own user + sys seconds for the pages
+# (tt-lua measures from after the query with os.clock; curl's is its whole process), so the
+# gateway's work is excluded; rows/s is rows per client CPU second; both are the best of the
+# runs. wall is the pages' wall time and vs curl the ratio to the curl run of the same round,
+# both the median of the runs (on a shared machine the gateway's speed drifts between rounds).
+# peak RSS is the process's (GNU time %M).
+#
+# usage: tests/bench/bench_rows.sh [--runs N] [--base REV]
+#   --runs N           runs of each line (default 3, or TT_BENCH_RUNS)
+#   --base REV         the git revision to compare against (default TT_BENCH_BASE, else HEAD:
+#                      the working tree's changes against the last commit)
+#   TT_BENCH_DB=FILE   reuse this demo database (scale 1) instead of writing one
+#   TT_BUILD_DIR=DIR   build tree holding tt-gateway and tt-lua (default: build/)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RUNS=${TT_BENCH_RUNS:-3}
+BASE_REF=${TT_BENCH_BASE:-HEAD}
+parse_args "--runs RUNS --base BASE_REF" "$@"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a whole number above 0"
+
+TABLE=pub.demo.weather.hourly90
+OWNER=owner1
+PASSWORD=secret1
+GROUP=pool1
+PAGE_ROWS=50000
+XML='Content-Type: text/xml'
+
+build_targets tt-gateway tt-lua
+command -v curl >/dev/null || die "curl is not installed"
+if ! /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
+  die "GNU time (/usr/bin/time) is needed for the CPU and peak RSS columns"
+fi
+make_workdir
+
+# The base, built in its own tree (so its tt-lua reads its own Lua files).
+base_build "$BASE_REF" tt-lua
+[[ -x $BASE_DIR/tt-lua ]] || die "no tt-lua in $BASE_DIR"
+BASE_NAME="$BASE_REF ($(git -C "$SOURCE_DIR" rev-parse --short "$BASE_REF"))"
+declare -A TTLUA=([after]=$BUILD_DIR/tt-lua [before]=$BASE_DIR/tt-lua)
+
+demo_db
+write_config "$WORK/gateway.lua" "$DB" 2 "$PAGE_ROWS"
+start_gateway "$WORK/gateway.lua"
+export TT_GATEWAY=$GW_URL TT_USER=$OWNER TT_PASSWORD=$PASSWORD TT_GROUP=$GROUP
+export NO_PROXY='*' no_proxy='*'
+CURL=(curl -sS --noproxy '*')
+
+# curl's own pool member session, and the query's row count.
+reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=getuid&uid=$OWNER&pswd=$PASSWORD&gid=$GROUP")
+[[ $reply =~ \<uid\>([^\<]+)\</uid\> ]] || die "getuid failed: $reply"
+MEMBER=${BASH_REMATCH[1]}
+reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=login&uid=$MEMBER&pswd=$PASSWORD&kill=possess")
+[[ $reply =~ \<sid\>([^\<]+)\</sid\>\<pswd\>([^\<]+)\</pswd\> ]] || die "login failed: $reply"
+MEMBER_AUTH="apiversion=3&uid=$MEMBER&sid=${BASH_REMATCH[1]}&pswd=${BASH_REMATCH[2]}"
+
+big_query() {
+  local reply re='<rc>0</rc>.* nrows="([0-9]+)"'
+  reply=$("${CURL[@]}" -H "$XML" --data-binary "<in><name>$TABLE</name><ops></ops></in>" \
+    "$GW_URL?api=query&$MEMBER_AUTH")
+  [[ $reply =~ $re ]] || die "query failed: ${reply:0:300}"
+  NROWS=${BASH_REMATCH[1]}
+}
+big_query
+[[ -n ${TT_BENCH_DB:-} ]] || ((NROWS == 1051200)) || die "hourly90 at scale 1 should have 1051200 rows, not $NROWS"
+NPAGES=$(((NROWS + PAGE_ROWS - 1) / PAGE_ROWS))
+
+# The pages tt-lua asks for (getdata rows mode 2, windows of PAGE_ROWS, XML), one after another
+# on one connection, to OUT (a file name pattern with %d, or /dev/null); each writes
+# "http_code size".
+pages_config() {
+  local i at end out
+  echo 'silent'
+  echo 'show-error'
+  for ((i = 0; i < NPAGES; i++)); do
+    at=$((i * PAGE_ROWS))
+    end=$((at + PAGE_ROWS < NROWS ? at + PAGE_ROWS : NROWS))
+    out=${1//%d/$i}
+    echo "url = \"$GW_URL?api=getdata&$MEMBER_AUTH\""
+    echo 'noproxy = "*"'
+    echo "header = \"$XML\""
+    echo "data-binary = \"<in><rows mode=\\\"2\\\"><start>$at</start><end>$end</end></rows></in>\""
+    # shellcheck disable=SC2028 # the \n is for curl to expand, not echo
+    echo 'write-out = "%{http_code} %{size_download}\n"'
+    echo "output = \"$out\""
+    ((i + 1 < NPAGES)) && echo 'next'
+  done
+  return 0
+}
+
+# Untimed check: every page holds its window's rows; the timed runs must see the same sizes.
+mkdir "$WORK/pages"
+pages_config "$WORK/pages/page-%d" >"$WORK/check.curlrc"
+curl -K "$WORK/check.curlrc" >"$WORK/pages.sizes"
+for ((i = 0; i < NPAGES; i++)); do
+  read -r -N 200 head <"$WORK/pages/page-$i" || true
+  want=$((i + 1 < NPAGES ? PAGE_ROWS : NROWS - i * PAGE_ROWS))
+  if ! { [[ $head =~ \<rc\>0\</rc\>\<msg\>([0-9]+)\ rows\</msg\> ]] && ((BASH_REMATCH[1] == want)); }; then
+    die "page $i: want $want rows, got: ${head:0:200}"
+  fi
+done
+rm -rf -- "$WORK/pages"
+awk '$1 != 200 { exit 1 }' "$WORK/pages.sizes" || die "a getdata page was not HTTP 200"
+PAGES_MB=$(awk '{ s += $2 } END { printf "%.1f", s / 1e6 }' "$WORK/pages.sizes")
+pages_config /dev/null >"$WORK/pages.curlrc"
+
+kv() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { exit !found }' "$1" || die "no $2 in $1"; }
+
+declare -A CPU=() WALL=() RATIO=() RSS=()
+LINES=("curl" "rows after" "rows before" "batches after" "batches before" "csv after" "csv before")
+
+# Untimed warm-up of both clients and the gateway's page cache.
+for build in after before; do
+  "${TTLUA[$build]}" "$BENCH_DIR/client_rows.lua" csv "$TABLE" "$NROWS" "$PAGE_ROWS" >/dev/null ||
+    die "tt-lua ($build) failed"
+done
+
+for ((r = 0; r < RUNS; r++)); do
+  big_query
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%U %S %M' -o "$WORK/curl.time" curl -K "$WORK/pages.curlrc" >"$WORK/run.sizes" ||
+    die "curl pages failed"
+  t1=$EPOCHREALTIME
+  cmp -s "$WORK/run.sizes" "$WORK/pages.sizes" || die "the pages differ from the checked ones"
+  read -r u s m <"$WORK/curl.time"
+  curl_wall=$(fsub "$t1" "$t0")
+  CPU[curl]+="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') " WALL[curl]+="$curl_wall "
+  RATIO[curl]+="1 " RSS[curl]=$m
+  for line in "${LINES[@]:1}"; do
+    read -r mode build <<<"$line"
+    out=$WORK/$mode-$build.out
+    /usr/bin/time -f %M -o "$out.rss" "${TTLUA[$build]}" "$BENCH_DIR/client_rows.lua" "$mode" "$TABLE" \
+      "$NROWS" "$PAGE_ROWS" >"$out" || die "tt-lua $mode ($build) failed"
+    if grep -q '^unsupported' "$out"; then
+      CPU[$line]=- WALL[$line]=- RSS[$line]=-
+      continue
+    fi
+    wall=$(kv "$out" wall)
+    CPU[$line]+="$(kv "$out" cpu) " WALL[$line]+="$wall " RSS[$line]=$(<"$out.rss")
+    RATIO[$line]+="$(awk -v a="$wall" -v c="$curl_wall" 'BEGIN { print a / c }') "
+  done
+done
+stop_gateway
+
+best() { fmin "$@"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "$NROWS rows ($TABLE, whole table), pages of $PAGE_ROWS rows (getdata rows mode 2, XML: $PAGES_MB MB)"
+echo "after: this tree ($BUILD_DIR); before: $BASE_NAME. $RUNS runs: CPU the best, wall the median."
+{
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' what "client CPU s" "rows/s (CPU)" "wall s" "vs curl" \
+    "peak RSS MB" "CPU runs (s)" "vs curl runs"
+  for line in "${LINES[@]}"; do
+    read -r mode build <<<"$line"
+    case $mode in
+    curl) label="curl: 1 process, every page" ;;
+    rows) label="tt-lua: for row in q:rows() ($build)" ;;
+    batches) label="tt-lua: for b in q:batches() ($build)" ;;
+    csv) label="tt-lua: q:write csv ($build)" ;;
+    esac
+    if [[ ${CPU[$line]} == - ]]; then
+      printf '%s\t-\t-\t-\t-\t-\t(not in the base)\t-\n' "$label"
+      continue
+    fi
+    # shellcheck disable=SC2086 # the runs are a space-separated list on purpose
+    cpu=$(best ${CPU[$line]}) wall=$(median ${WALL[$line]}) ratio=$(median ${RATIO[$line]})
+    # shellcheck disable=SC2086
+    printf '%s\t%.3f\t%.0f\t%.3f\t%.2fx\t%.1f\t%s\t%s\n' "$label" "$cpu" \
+      "$(awk -v c="$cpu" -v n="$NROWS" 'BEGIN { print n / c }')" "$wall" "$ratio" \
+      "$(awk -v k="${RSS[$line]}" 'BEGIN { print k / 1024 }')" "$(printf '%.3f ' ${CPU[$line]})" \
+      "$(printf '%.2f ' ${RATIO[$line]})"
+  done
+} | column -t -s $'\t' -o ' | '
+echo "client CPU: the process's user + sys for the pages (tt-lua: from after the query, os.clock;"
+echo "curl: its whole process). The gateway's CPU is in no column. wall: the pages only."
