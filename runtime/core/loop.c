@@ -98,6 +98,11 @@ int tt_loop_add(tt_loop *l, tt_http *h)
   if (l->running) l->running->prev = h;
   l->running = h;
   l->nrunning++;
+  /* Send it now, not at the next step: a caller that starts the next page before handling
+   * the one it holds (Query:rows, q:write) may not step again until that is done. What
+   * finishes meanwhile is taken from libcurl by the next step, as ever. */
+  int running;
+  curl_multi_perform(l->multi, &running);
   return 0;
 }
 

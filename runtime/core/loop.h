@@ -14,8 +14,9 @@ int tt_loop_new(tt_loop **out);
 /* Exchanges still running end as TT_E_CANCELLED and are detached (their owners free them). */
 void tt_loop_free(tt_loop **lp);
 
-/* Start an exchange (state NEW). After a failure the exchange is untouched and will never
- * complete. */
+/* Start an exchange (state NEW): the request goes out at once, as far as libcurl can take it
+ * without waiting; it still finishes only in a tt_loop_step. After a failure the exchange is
+ * untouched and will never complete. */
 int tt_loop_add(tt_loop *l, tt_http *h);
 /* Stop a running exchange: it ends as TT_E_CANCELLED and joins the completion queue. No-op
  * for an exchange that has already finished. */
