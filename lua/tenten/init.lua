@@ -38,6 +38,21 @@ function T.run(fn, ...)
 end
 T.wait_all = sched.wait_all
 T.parallel = sched.parallel
+
+-- os.exit ends the process where it stands, before any run's end: an ID lingering in a pool
+-- (pool.lua) would stay taken until the platform's own timers free it. While tenten is
+-- loaded, os.exit first gives back every lingering ID and asks once more for those whose
+-- release failed, then exits as asked. Nothing is asked after a signal (the interrupt did it).
+local exit = os.exit
+os.exit = function(...) -- luacheck: ignore 122
+  if core.interrupted() == 0 then
+    pcall(function()
+      for _, p in ipairs(pool.each()) do p:release_lingering() end
+      session.release_pending()
+    end)
+  end
+  return exit(...)
+end
 T.now = core.now
 
 -- tenten.Session(gateway, user, password, mode [, group] [, opts]): py1010's argument order.

@@ -183,6 +183,28 @@ describe("pool linger", function()
     end
   end)
 
+  it("os.exit gives lingering IDs back first (tt-lua and stock lua5.4)", function()
+    local script = dir .. "/exit.lua"
+    gateway.writefile(script, string.format([[
+      local tenten = require "tenten"
+      local pool = tenten.pool { gateway = %q, owner = "owner1", password = "secret1", group = "pool1",
+        linger = 60 }
+      tenten.run(function()
+        local s = pool:session()
+        s:close()
+        assert(pool:stats().lingering == 1)
+        os.exit(3)
+      end)
+    ]], g.url))
+    local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
+    for _, cmd in ipairs { gateway.q(bin), "lua5.4" } do
+      local out, rc = gateway.run(cmd .. " " .. gateway.q(script) .. " 2>&1")
+      assert.are.equal(3, rc, out)
+      local _, taken = exchanges()
+      assert.are.equal(0, taken, cmd)
+    end
+  end)
+
   it("a signal gives lingering IDs back (tt-lua, SIGINT)", function()
     local script = dir .. "/linger.lua"
     local ready = dir .. "/linger.ready"
