@@ -203,54 +203,15 @@ lua_run "$WORK/handoff2.out" client_handoff.lua 2 "$HANDOFF_TASKS" "$HANDOFF_ROU
 
 # ---- table 3: a million rows ----------------------------------------------------------------
 
-# A member session for curl, as tt-lua's own pulls use, and the query's row count.
-reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=getuid&uid=$OWNER&pswd=$PASSWORD&gid=$GROUP")
-[[ $reply =~ \<uid\>([^\<]+)\</uid\> ]] || die "getuid failed: $reply"
-MEMBER=${BASH_REMATCH[1]}
-reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=login&uid=$MEMBER&pswd=$PASSWORD&kill=possess")
-[[ $reply =~ \<sid\>([^\<]+)\</sid\>\<pswd\>([^\<]+)\</pswd\> ]] || die "login failed: $reply"
-MEMBER_AUTH="apiversion=3&uid=$MEMBER&sid=${BASH_REMATCH[1]}&pswd=${BASH_REMATCH[2]}"
-
-# big_query: a fresh query of the whole table on curl's session; sets NROWS.
-big_query() {
-  local reply re='<rc>0</rc>.* nrows="([0-9]+)"'
-  reply=$("${CURL[@]}" -H "$XML" --data-binary "<in><name>$TABLE</name><ops></ops></in>" \
-    "$GW_URL?api=query&$MEMBER_AUTH")
-  [[ $reply =~ $re ]] || die "query failed: ${reply:0:300}"
-  NROWS=${BASH_REMATCH[1]}
-}
+# A member session for curl, as tt-lua's own pulls use, and the query's row count (lib.sh).
+member_session
 big_query
 [[ -n ${TT_BENCH_DB:-} ]] || ((NROWS == 1051200)) || die "hourly90 at scale 1 should have 1051200 rows, not $NROWS"
-NPAGES=$(((NROWS + PAGE_ROWS - 1) / PAGE_ROWS))
-
-# pages_config DIR: a curl config fetching, one after another on one connection, the pages
-# tt-lua asks for (getdata rows mode 2, windows of PAGE_ROWS, XML), each to DIR/page-N or, for
-# DIR /dev/null, to /dev/null; each transfer writes "http_code size".
-pages_config() {
-  local i at end out
-  echo 'silent'
-  echo 'show-error'
-  for ((i = 0; i < NPAGES; i++)); do
-    at=$((i * PAGE_ROWS))
-    end=$((at + PAGE_ROWS < NROWS ? at + PAGE_ROWS : NROWS))
-    out=$1/page-$i
-    [[ $1 == /dev/null ]] && out=/dev/null
-    echo "url = \"$GW_URL?api=getdata&$MEMBER_AUTH\""
-    echo 'noproxy = "*"'
-    echo "header = \"$XML\""
-    echo "data-binary = \"<in><rows mode=\\\"2\\\"><start>$at</start><end>$end</end></rows></in>\""
-    # shellcheck disable=SC2028 # the \n is for curl to expand, not echo
-    echo 'write-out = "%{http_code} %{size_download}\n"'
-    echo "output = \"$out\""
-    ((i + 1 < NPAGES)) && echo 'next'
-  done
-  return 0
-}
 
 # Untimed check of what the pages hold: every page must carry exactly its window's rows. The
 # timed runs then write to /dev/null and must see the same status and size for every page.
 mkdir "$WORK/pages"
-pages_config "$WORK/pages" >"$WORK/check.curlrc"
+pages_config "$WORK/pages/page-%d" >"$WORK/check.curlrc"
 curl -K "$WORK/check.curlrc" >"$WORK/pages.sizes"
 for ((i = 0; i < NPAGES; i++)); do
   read -r -N 200 head <"$WORK/pages/page-$i" || true

@@ -55,47 +55,10 @@ export TT_GATEWAY=$GW_URL TT_USER=$OWNER TT_PASSWORD=$PASSWORD TT_GROUP=$GROUP
 export NO_PROXY='*' no_proxy='*'
 CURL=(curl -sS --noproxy '*')
 
-# curl's own pool member session, and the query's row count.
-reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=getuid&uid=$OWNER&pswd=$PASSWORD&gid=$GROUP")
-[[ $reply =~ \<uid\>([^\<]+)\</uid\> ]] || die "getuid failed: $reply"
-MEMBER=${BASH_REMATCH[1]}
-reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=login&uid=$MEMBER&pswd=$PASSWORD&kill=possess")
-[[ $reply =~ \<sid\>([^\<]+)\</sid\>\<pswd\>([^\<]+)\</pswd\> ]] || die "login failed: $reply"
-MEMBER_AUTH="apiversion=3&uid=$MEMBER&sid=${BASH_REMATCH[1]}&pswd=${BASH_REMATCH[2]}"
-
-big_query() {
-  local reply re='<rc>0</rc>.* nrows="([0-9]+)"'
-  reply=$("${CURL[@]}" -H "$XML" --data-binary "<in><name>$TABLE</name><ops></ops></in>" \
-    "$GW_URL?api=query&$MEMBER_AUTH")
-  [[ $reply =~ $re ]] || die "query failed: ${reply:0:300}"
-  NROWS=${BASH_REMATCH[1]}
-}
+# curl's own pool member session, and the query's row count (lib.sh).
+member_session
 big_query
 [[ -n ${TT_BENCH_DB:-} ]] || ((NROWS == 1051200)) || die "hourly90 at scale 1 should have 1051200 rows, not $NROWS"
-NPAGES=$(((NROWS + PAGE_ROWS - 1) / PAGE_ROWS))
-
-# The pages tt-lua asks for (getdata rows mode 2, windows of PAGE_ROWS, XML), one after another
-# on one connection, to OUT (a file name pattern with %d, or /dev/null); each writes
-# "http_code size".
-pages_config() {
-  local i at end out
-  echo 'silent'
-  echo 'show-error'
-  for ((i = 0; i < NPAGES; i++)); do
-    at=$((i * PAGE_ROWS))
-    end=$((at + PAGE_ROWS < NROWS ? at + PAGE_ROWS : NROWS))
-    out=${1//%d/$i}
-    echo "url = \"$GW_URL?api=getdata&$MEMBER_AUTH\""
-    echo 'noproxy = "*"'
-    echo "header = \"$XML\""
-    echo "data-binary = \"<in><rows mode=\\\"2\\\"><start>$at</start><end>$end</end></rows></in>\""
-    # shellcheck disable=SC2028 # the \n is for curl to expand, not echo
-    echo 'write-out = "%{http_code} %{size_download}\n"'
-    echo "output = \"$out\""
-    ((i + 1 < NPAGES)) && echo 'next'
-  done
-  return 0
-}
 
 # Untimed check: every page holds its window's rows; the timed runs must see the same sizes.
 mkdir "$WORK/pages"

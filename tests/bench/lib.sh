@@ -178,3 +178,52 @@ fsub() {
 fmin() {
   printf '%s\n' "$@" | sort -g | head -n1
 }
+
+# ---- curl's own pull, beside tt-lua's (bench_client.sh, bench_rows.sh) ----------------------
+# They use CURL (the curl command, an array), XML (the Content-Type header), GW_URL, OWNER,
+# PASSWORD, GROUP, TABLE and PAGE_ROWS.
+
+# member_session: a pool member logged in for curl, as tt-lua's own pulls use one (getuid,
+# then login kill=possess); sets MEMBER and MEMBER_AUTH (the query-string credentials).
+member_session() {
+  local reply
+  reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=getuid&uid=$OWNER&pswd=$PASSWORD&gid=$GROUP")
+  [[ $reply =~ \<uid\>([^\<]+)\</uid\> ]] || die "getuid failed: $reply"
+  MEMBER=${BASH_REMATCH[1]}
+  reply=$("${CURL[@]}" "$GW_URL?apiversion=3&api=login&uid=$MEMBER&pswd=$PASSWORD&kill=possess")
+  [[ $reply =~ \<sid\>([^\<]+)\</sid\>\<pswd\>([^\<]+)\</pswd\> ]] || die "login failed: $reply"
+  MEMBER_AUTH="apiversion=3&uid=$MEMBER&sid=${BASH_REMATCH[1]}&pswd=${BASH_REMATCH[2]}"
+}
+
+# big_query: a fresh query of the whole table on curl's session; sets NROWS and NPAGES.
+big_query() {
+  local reply re='<rc>0</rc>.* nrows="([0-9]+)"'
+  reply=$("${CURL[@]}" -H "$XML" --data-binary "<in><name>$TABLE</name><ops></ops></in>" \
+    "$GW_URL?api=query&$MEMBER_AUTH")
+  [[ $reply =~ $re ]] || die "query failed: ${reply:0:300}"
+  NROWS=${BASH_REMATCH[1]}
+  NPAGES=$(((NROWS + PAGE_ROWS - 1) / PAGE_ROWS))
+}
+
+# pages_config OUT: a curl config fetching, one after another on one connection, the pages
+# tt-lua asks for (getdata rows mode 2, windows of PAGE_ROWS, XML), each to OUT with %d
+# replaced by the page's number (or to /dev/null); each transfer writes "http_code size".
+pages_config() {
+  local i at end out
+  echo 'silent'
+  echo 'show-error'
+  for ((i = 0; i < NPAGES; i++)); do
+    at=$((i * PAGE_ROWS))
+    end=$((at + PAGE_ROWS < NROWS ? at + PAGE_ROWS : NROWS))
+    out=${1//%d/$i}
+    echo "url = \"$GW_URL?api=getdata&$MEMBER_AUTH\""
+    echo 'noproxy = "*"'
+    echo "header = \"$XML\""
+    echo "data-binary = \"<in><rows mode=\\\"2\\\"><start>$at</start><end>$end</end></rows></in>\""
+    # shellcheck disable=SC2028 # the \n is for curl to expand, not echo
+    echo 'write-out = "%{http_code} %{size_download}\n"'
+    echo "output = \"$out\""
+    ((i + 1 < NPAGES)) && echo 'next'
+  done
+  return 0
+}
