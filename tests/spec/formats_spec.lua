@@ -358,11 +358,8 @@ describe("files of a query result", function()
   end)
 
   it("tt-pull, run as a user runs it: the flags reach the file", function()
-    local function absolute(path)
-      return (gateway.run("cd " .. q(path) .. " && pwd"):gsub("%s+$", ""))
-    end
-    local build = absolute(os.getenv("TT_BUILD_DIR") or "build")
-    local source = absolute(os.getenv("TT_SOURCE_DIR") or ".")
+    local build = gateway.absolute(os.getenv("TT_BUILD_DIR") or "build")
+    local source = gateway.absolute(os.getenv("TT_SOURCE_DIR") or ".")
     local out, rc = gateway.run(string.format("cd %s && env -u LUA_INIT -u LUA_INIT_5_4 TT_LUA=%s TT_GATEWAY=%s " ..
       "TT_USER=owner1 TT_PASSWORD=secret1 TT_GROUP=pool1 %s --table test.fmt --out cli.csv.gz --sep ';' " ..
       "--no-header --na NA --compress-level 9 --summary none --progress never </dev/null 2>&1", q(dir),

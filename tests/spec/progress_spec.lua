@@ -10,9 +10,7 @@ local progress = require "tenten.progress"
 
 local q = gateway.q
 
-local function absolute(path)
-  return (gateway.run("cd " .. q(path) .. " && pwd"):gsub("%s+$", ""))
-end
+local absolute = gateway.absolute
 local build = absolute(os.getenv("TT_BUILD_DIR") or "build")
 local source = absolute(os.getenv("TT_SOURCE_DIR") or ".")
 local ttlua = build .. "/tt-lua"

@@ -8,9 +8,7 @@ local json = require "tenten.json"
 local q = gateway.q
 
 -- Absolute paths: the runs below change directory.
-local function absolute(path)
-  return (gateway.run("cd " .. q(path) .. " && pwd"):gsub("%s+$", ""))
-end
+local absolute = gateway.absolute
 local build = absolute(os.getenv("TT_BUILD_DIR") or "build")
 local source = absolute(os.getenv("TT_SOURCE_DIR") or ".")
 local ttpull = source .. "/scripts/tt-pull"

@@ -43,6 +43,11 @@ function M.wait_for(cond, seconds, step)
   return cond() and true or false
 end
 
+-- path as an absolute path (for commands that change directory first).
+function M.absolute(path)
+  return (M.run("cd " .. q(path) .. " && pwd"):gsub("%s+$", ""))
+end
+
 function M.readfile(path)
   local f = io.open(path, "rb")
   if not f then return nil end
