@@ -656,6 +656,25 @@ int tt_reply_feed(tt_reply *r, const char *data, size_t len)
   return r->err;
 }
 
+/* Every CSV record must have as many fields as the header: a record with more or fewer is a
+ * value that held an unquoted separator, or a cut record, and its cells cannot be placed. A
+ * blank line (one empty field) stays a row of N/A, as a writer may leave such a row. */
+static void check_csv_shape(tt_reply *r)
+{
+  size_t first, want = r->header.nrows ? tt_page_row(&r->header, 0, &first) : r->ncols;
+  if (!want) return;
+  for (size_t i = 0; i < r->page.nrows; i++) {
+    size_t len, n = tt_page_row(&r->page, i, &first);
+    if (n != want && !(n == 1 && (tt_page_cell(&r->page, first, &len), len == 0))) {
+      fail(r, TT_E_XML,
+           "CSV record %zu has %zu field%s where the header has %zu (a value with an unquoted "
+           "separator, or a cut record)",
+           i + 1, n, n == 1 ? "" : "s", want);
+      return;
+    }
+  }
+}
+
 int tt_reply_finish(tt_reply *r)
 {
   if (r->finished) return r->err;
@@ -666,6 +685,7 @@ int tt_reply_finish(tt_reply *r)
     if (!r->err && (rc || !r->ctxt->wellFormed)) fail(r, TT_E_XML, "malformed reply");
   }
   if (!r->err && !r->has_rc) fail(r, TT_E_XML, "the reply has no <rc>");
+  if (!r->err && r->has_csv) check_csv_shape(r);
   /* Without <cols>, a CSV header still names the columns. */
   if (!r->err && !r->ncols && r->has_csv && r->header.nrows) {
     size_t first, n = tt_page_row(&r->header, 0, &first);

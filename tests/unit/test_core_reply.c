@@ -605,6 +605,15 @@ static void test_counts(void)
        "the reply's <nrows> is not a whole number: '9223372036854775808'"},
       {"<out><rc>0</rc><nrows>+3</nrows></out>", -2,
        "the reply's <nrows> is not a whole number: '+3'"},
+      /* A CSV page is rectangular: an unquoted separator in a value, or a record cut short,
+       * is refused, never a shifted row. A blank line is a row of N/A. */
+      {"<out><rc>0</rc><csv>a,b\n1,2\n3,x,y\n</csv></out>", -2,
+       "CSV record 2 has 3 fields where the header has 2 (a value with an unquoted separator, "
+       "or a cut record)"},
+      {"<out><rc>0</rc><csv><![CDATA[a,b\n1,2\n3\n]]></csv></out>", -2,
+       "CSV record 2 has 1 field where the header has 2 (a value with an unquoted separator, "
+       "or a cut record)"},
+      {"<out><rc>0</rc><csv>a,b\n1,2\n\n\"3,4\",5\n</csv></out>", -1, ""},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     tt_reply *r;
@@ -933,13 +942,26 @@ static void test_huge(void)
 
   /* Long CDATA sections are split as they come: content rich in ']' and '>' must read the
    * same as the CSV reader gives for the text itself. */
-  size_t n = 400000;
-  char *text = malloc(n);
+  /* Records of three quoted fields (a CSV page must be rectangular), the fields full of
+   * separators, line breaks, quotes and "]]>". */
+  size_t n = 0;
+  char *text = NULL;
+  FILE *tf = open_memstream(&text, &n);
   uint64_t seed = 42;
-  for (size_t i = 0; i < n; i++) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    text[i] = "]]]>a,\n\"x"[(seed >> 33) % 9];
+  for (size_t rec = 0; rec < 8000; rec++) {
+    for (int f = 0; f < 3; f++) {
+      fputs(f ? ",\"" : "\"", tf);
+      for (int k = 0; k < 15; k++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        char ch = "]]]>a,\n\"x"[(seed >> 33) % 9];
+        fputc(ch, tf);
+        if (ch == '"') fputc('"', tf);
+      }
+      fputc('"', tf);
+    }
+    fputc('\n', tf);
   }
+  fclose(tf);
   sbuf b = {0};
   b.f = open_memstream(&b.p, &b.len);
   fputs("<out><rc>0</rc><!-- <![CDATA[ --><?pi <![CDATA[ ?><csv><![CDATA[", b.f);
