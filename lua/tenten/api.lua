@@ -194,6 +194,16 @@ function A.stall(fname, v)
   return out
 end
 
+-- The page format a query asks for: "xml" (the default: the platform's values as its XML
+-- replies carry them) or "csv" (a third of the bytes, about half the client CPU; see
+-- docs/api.md for what is and is not known to be identical).
+A.PAGE_FORMATS = { xml = true, csv = true }
+function A.pages(fname, key, v, level)
+  if v == nil then return "xml" end
+  if not A.PAGE_FORMATS[v] then errors.arg(fname, key, '"xml" or "csv"', v, level + 1, { show = true }) end
+  return v
+end
+
 -- Connection settings from user options: { gateway, timeout = {connect, total}, ... }.
 function A.conn(fname, opts)
   local gateway, why = A.normalize(opts.gateway)
@@ -217,6 +227,7 @@ function A.conn(fname, opts)
     errors.arg(fname, "querydata", "true or false", opts.querydata, 3)
   end
   conn.querydata = opts.querydata ~= false
+  conn.pages = A.pages(fname, "pages", opts.pages, 3)
   conn.stall = A.stall(fname, opts.stall)
   conn.retries = retry.retries(opts.retries, fname, 3)
   conn.backoff = retry.backoff(opts.backoff, fname, 3)

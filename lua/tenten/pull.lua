@@ -1,6 +1,7 @@
 -- Declarative pulls: a list of jobs, each on its own pooled session, rows streamed straight to
 -- its file. A file appears only when its job succeeded: q:write puts rows under a temporary
 -- name in the same folder, renamed at the end, so a failed or cancelled job leaves nothing.
+local api = require "tenten.api"
 local core = require "tenten.core"
 local errors = require "tenten.errors"
 local formats = require "tenten.formats"
@@ -37,7 +38,7 @@ end
 -- Run one job on a pooled session; fills its summary; raises its error. The job's error is
 -- the first one: a release that fails afterwards never replaces it, and a release that fails
 -- after a complete file leaves the job ok, with the failure in sum.release_error.
-local function run_job(pool, job, sum, display, page_rows)
+local function run_job(pool, job, sum, display, opts)
   local t0 = core.now()
   local s
   -- Also runs when the task is cancelled (fail_fast, Ctrl-C): the ID goes back, and q:write's
@@ -57,7 +58,7 @@ local function run_job(pool, job, sum, display, page_rows)
       return
     end
     local q = s:query(job.table, job.ops)
-    q.page_rows = page_rows
+    q.page_rows, q.pages = opts.page_rows, opts.pages
     display:track(sum.job, q) -- its page in flight moves the display between pages
     -- q:write writes out.part-N and renames it only when complete; it runs the query too, its
     -- first page coming with it (querydata)
@@ -145,6 +146,8 @@ function M.pull(pool, jobs, opts, fname)
   if interval ~= nil and (type(interval) ~= "number" or interval ~= interval or interval <= 0) then
     errors.arg(fname, "opts.progress_interval", "a number of seconds > 0", interval, 3)
   end
+  -- nil: each query asks for what its pool's connection says (tenten.pool's `pages`)
+  if opts.pages ~= nil then api.pages(fname, "opts.pages", opts.pages, 3) end
   local display = progress.new(checked, summaries, opts.progress, { interval = interval })
   local ended = false
   -- A signal cancels the task running this pull (tenten.run, tt-lua) before it can return:
@@ -161,7 +164,7 @@ function M.pull(pool, jobs, opts, fname)
   local indices = {}
   for i = 1, #checked do indices[i] = i end
   local _, errs = sched.parallel(indices, function(i)
-    return run_job(pool, checked[i], summaries[i], display, opts.page_rows)
+    return run_job(pool, checked[i], summaries[i], display, opts)
   end, { concurrency = concurrency, fail_fast = opts.fail_fast })
   ended = true
   for _, e in ipairs(errs or {}) do

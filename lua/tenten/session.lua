@@ -255,6 +255,16 @@ function M.query_body(table_name, ops)
   return "<in><name>" .. core.xmlescape(table_name) .. "</name><ops>" .. (ops or "") .. "</ops></in>"
 end
 
+-- The <format> a query's pages ask for (q.pages, else the connection's `pages`): none for
+-- XML; for CSV the form public clients send, with their separators. The reader takes the
+-- separators from the request it sent (core/http.c), so these are the only place they live.
+local CSV_FORMAT = '<format type="csv" values="formatted"><sep>|</sep><linesep>^</linesep></format>'
+local function page_format(self)
+  local f = self.pages
+  if f == nil then return self.session._conn.pages == "csv" and CSV_FORMAT or "" end
+  return api.pages("query", "q.pages", f, 3) == "csv" and CSV_FORMAT or ""
+end
+
 local function page_size(self)
   return math.max(1, math.floor(self.page_rows or M.PAGE_ROWS))
 end
@@ -271,7 +281,8 @@ local function run(self, with_page)
   if with_page and s._conn.querydata then
     local err
     reply, err = attempt(s, "querydata", "<in><name>" .. core.xmlescape(self.table) .. "</name><ops>" .. self.ops ..
-      '</ops><rows mode="2"><start>0</start><end>' .. size .. "</end></rows></in>", function(h)
+      '</ops><rows mode="2"><start>0</start><end>' .. size .. "</end></rows>" .. page_format(self) .. "</in>",
+      function(h)
         h.first, h.asked, h.count_unknown = 0, size, true
         self._inflight = h -- the first page in flight, for the progress display
       end)
@@ -299,7 +310,7 @@ end
 
 -- Start fetching rows [first, last) of the result as one getdata; `pick`, when given, is the
 -- list of the columns to fetch (getdata's documented <cols>), else every column comes.
-local function begin_page(self, first, last, csv, pick)
+local function begin_page(self, first, last, format, pick)
   local s = self.session
   local cols = ""
   if pick then
@@ -308,7 +319,7 @@ local function begin_page(self, first, last, csv, pick)
     cols = "<cols>" .. table.concat(list) .. "</cols>"
   end
   local body = "<in>" .. cols .. '<rows mode="2"><start>' .. first .. "</start><end>" .. last .. "</end></rows>" ..
-    (csv and '<format type="csv"/>' or "") .. "</in>"
+    format .. "</in>"
   local h = api.begin(s._conn, "getdata", auth(s), body)
   h.first, h.asked = first, last - first
   self._inflight = h -- read by the progress display (progress.lua) between pages
@@ -342,6 +353,7 @@ local function pages(self, first, last, pick)
   if not self._ran then run(self, first == 0 and not last and not pick) end
   check_open(self.session, "getdata")
   local size = page_size(self)
+  local format = page_format(self)
   local limits = retry.read_limits(self.session._conn)
   local at = first
   local function start(from)
@@ -350,7 +362,7 @@ local function pages(self, first, last, pick)
     if stop and from >= stop then return nil end
     local to = from + size
     if stop and to > stop then to = stop end
-    return begin_page(self, from, to, false, pick)
+    return begin_page(self, from, to, format, pick)
   end
   local pending
   local ready = self._first
