@@ -411,6 +411,7 @@ static void push_loop(lua_State *L)
 int luaopen_tenten_core(lua_State *L)
 {
   luaL_checkversion(L);
+  tt_sig_ignore_pipe(); /* tt-lua and stock lua5.4 alike: see sig.h */
   if (luaL_newmetatable(L, REQUEST)) {
     lua_newtable(L);
     luaL_setfuncs(L, request_methods, 0);

@@ -43,6 +43,14 @@ int tt_sig_catch(void)
   return 0;
 }
 
+void tt_sig_ignore_pipe(void)
+{
+  struct sigaction old;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+      old.sa_handler == SIG_DFL)
+    signal(SIGPIPE, SIG_IGN);
+}
+
 long tt_sig_count(void)
 {
   return count;

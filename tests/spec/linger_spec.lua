@@ -205,6 +205,31 @@ describe("pool linger", function()
     end
   end)
 
+  -- SIGPIPE's default would end the process where it stands, IDs taken, as soon as `head` has
+  -- what it wants; tenten ignores it, so the script runs to its end and gives them back.
+  it("a closed stdout (| head -c 1) does not cut the script short (tt-lua and stock lua5.4)", function()
+    local script = dir .. "/pipe.lua"
+    gateway.writefile(script, string.format([[
+      local tenten = require "tenten"
+      local pool = tenten.pool { gateway = %q, owner = "owner1", password = "secret1", group = "pool1",
+        linger = 60 }
+      tenten.run(function()
+        local s = pool:session()
+        s:close()
+        assert(pool:stats().lingering == 1)
+        for i = 1, 20000 do print(string.rep("x", 100) .. i) end
+      end)
+    ]], g.url))
+    local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
+    for _, cmd in ipairs { gateway.q(bin), "lua5.4" } do
+      local line = cmd .. " " .. gateway.q(script) .. " | head -c 1 >/dev/null; echo \"rc=${PIPESTATUS[0]}\""
+      local out = gateway.run("bash -c " .. gateway.q(line) .. " 2>&1")
+      assert.matches("rc=0", out, nil, true)
+      local _, taken = exchanges()
+      assert.are.equal(0, taken, cmd)
+    end
+  end)
+
   it("a signal gives lingering IDs back (tt-lua, SIGINT)", function()
     local script = dir .. "/linger.lua"
     local ready = dir .. "/linger.ready"
