@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # bench_wan: pulls as users across a network feel them. tt-gateway holds every reply back 0 ms
-# and then 50 ms (serve --latency), and four clients make the same 64 pulls of 10,000 rows of
+# and then 50 ms (serve --latency), and these clients make the same 64 pulls of 10,000 rows of
 # hourly90 through a SAM pool of 8:
 #   tt-lua, 8 tasks    client_pulls.lua: tenten.pool of 8, tenten.parallel, q:write csv
 #   tt-lua, 64 tasks   the same with 64 workers (56 wait in the pool's queue)
+#   tt-lua, 8 tasks, CSV pages
+#                      the 8-task line with the pool option pages = "csv": querydata asks for
+#                      the <format type="csv" .../> page public clients ask for (the others
+#                      read XML pages, the default)
 #   xargs -P8 curl     wan_curl_pull.sh per pull, every exchange its own curl process
 #   thread per pull    py1010_like.c: 64 threads at once, each with a libcurl easy handle, as a
 #                      Python script drives py1010 (getuid again every WAIT s while busy)
@@ -23,8 +27,8 @@
 #   TT_BENCH_WAIT10=0|1      the extra py1010-default line (default 1)
 #   TT_BENCH_DB=FILE         reuse this demo database (scale 1) instead of writing one
 #   TT_BUILD_DIR=DIR         build tree holding tt-gateway, tt-lua (default: build/)
-#   TT_BENCH_BASE=REV        also run the two tt-lua lines with tt-lua built from git revision
-#                            REV (the "before" of a change), against the same gateway
+#   TT_BENCH_BASE=REV        also run the two XML tt-lua lines with tt-lua built from git
+#                            revision REV (the "before" of a change), against the same gateway
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -92,10 +96,11 @@ run_client() {
   local out=$WORK/client.out t0 t1 rows
   t0=$EPOCHREALTIME
   case $1 in
-  lua8 | lua64 | base8 | base64)
-    local bin=$TTLUA n=${1#lua}
+  lua8 | lua64 | lua8csv | base8 | base64)
+    local bin=$TTLUA n=${1#lua} pages=xml
     [[ $1 == base* ]] && bin=$BASE_DIR/tt-lua n=${1#base}
-    "$bin" "$BENCH_DIR/client_pulls.lua" "$n" write "$PULLS" "$PULL_ROWS" "$POOL_SIZE" \
+    [[ $n == *csv ]] && n=${n%csv} pages=csv
+    "$bin" "$BENCH_DIR/client_pulls.lua" "$n" write "$PULLS" "$PULL_ROWS" "$POOL_SIZE" "$pages" \
       >"$out" || die "tt-lua pulls failed ($1)"
     rows=$(awk '$1 == "rows" { print $2 }' "$out")
     ;;
@@ -117,9 +122,10 @@ run_client() {
   ((rows == PULLS * PULL_ROWS)) || die "$1: $rows rows, not $((PULLS * PULL_ROWS))"
 }
 
-CLIENTS=(lua8 lua64 curl thread)
+CLIENTS=(lua8 lua64 lua8csv curl thread)
 [[ -n $BASE ]] && CLIENTS=(base8 base64 "${CLIENTS[@]}")
-declare -A LABEL=([lua8]="tt-lua, 8 tasks" [lua64]="tt-lua, 64 tasks" [curl]="xargs -P8 curl"
+declare -A LABEL=([lua8]="tt-lua, 8 tasks" [lua64]="tt-lua, 64 tasks"
+  [lua8csv]="tt-lua, 8 tasks, CSV pages" [curl]="xargs -P8 curl"
   [base8]="tt-lua $BASE, 8 tasks" [base64]="tt-lua $BASE, 64 tasks"
   [thread]="thread per pull, wait 0.1 s" [thread10]="thread per pull, wait 10 s (1 run)")
 declare -A BEST=() EXCH=()

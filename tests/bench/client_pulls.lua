@@ -1,8 +1,9 @@
--- client_pulls: table 1 of bench_client.sh. PULLS pulls of ROWS rows each from
--- pub.demo.weather.hourly90, run by tenten.parallel through one tenten.pool; each pull either
--- streams its rows to /dev/null with q:write (CSV) or walks them with q:rows().
+-- client_pulls: table 1 of bench_client.sh and the tt-lua lines of bench_wan.sh. PULLS pulls
+-- of ROWS rows each from pub.demo.weather.hourly90, run by tenten.parallel through one
+-- tenten.pool; each pull either streams its rows to /dev/null with q:write (CSV) or walks them
+-- with q:rows(). PAGES is the page format the pool's queries ask for: xml (the default) or csv.
 --
--- usage: tt-lua client_pulls.lua CONCURRENCY write|rows PULLS ROWS POOL_SIZE
+-- usage: tt-lua client_pulls.lua CONCURRENCY write|rows PULLS ROWS POOL_SIZE [xml|csv]
 -- The gateway and credentials come from TT_GATEWAY, TT_USER, TT_PASSWORD and TT_GROUP.
 -- Prints "key value" lines for the shell to read; raises if any pull did not get exactly ROWS
 -- rows, so a wrong count can never pass for a fast run.
@@ -12,8 +13,10 @@ local TABLE = "pub.demo.weather.hourly90"
 
 local concurrency, mode = tonumber(arg[1]), arg[2]
 local npulls, nrows, size = tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5])
-if not (concurrency and npulls and nrows and size) or (mode ~= "write" and mode ~= "rows") then
-  error("usage: client_pulls.lua CONCURRENCY write|rows PULLS ROWS POOL_SIZE", 0)
+local page_format = arg[6] or "xml"
+if not (concurrency and npulls and nrows and size) or (mode ~= "write" and mode ~= "rows")
+  or (page_format ~= "xml" and page_format ~= "csv") then
+  error("usage: client_pulls.lua CONCURRENCY write|rows PULLS ROWS POOL_SIZE [xml|csv]", 0)
 end
 
 -- Pull k takes rows (k-1)*ROWS+1 .. k*ROWS, each pull its own selection. One sel with both
@@ -25,7 +28,8 @@ for k = 1, npulls do
   items[k] = string.format('<sel value="i_>%d &amp; i_<=%d"/>', (k - 1) * nrows, k * nrows)
 end
 
-local pool = tenten.pool { size = size }
+-- The option is given only for csv, so a build without it (TT_BENCH_BASE) runs as it always did.
+local pool = tenten.pool { size = size, pages = page_format == "csv" and "csv" or nil }
 
 local function pull(ops, k)
   local s <close> = pool:session()

@@ -205,11 +205,20 @@ big_query() {
   NPAGES=$(((NROWS + PAGE_ROWS - 1) / PAGE_ROWS))
 }
 
-# pages_config OUT: a curl config fetching, one after another on one connection, the pages
-# tt-lua asks for (getdata rows mode 2, windows of PAGE_ROWS, XML), each to OUT with %d
-# replaced by the page's number (or to /dev/null); each transfer writes "http_code size".
+# The <format> element of CSV pages: the form public clients send, and tt-lua with pages "csv".
+CSV_FORMAT='<format type="csv" values="formatted"><sep>|</sep><linesep>^</linesep></format>'
+
+# pages_config OUT [xml|csv]: a curl config fetching, one after another on one connection, the
+# pages tt-lua asks for (getdata rows mode 2, windows of PAGE_ROWS; XML pages, or CSV pages
+# with CSV_FORMAT), each to OUT with %d replaced by the page's number (or to /dev/null); each
+# transfer writes "http_code size".
 pages_config() {
-  local i at end out
+  local i at end out format=
+  case ${2:-xml} in
+  xml) ;;
+  csv) format=${CSV_FORMAT//\"/\\\"} ;; # in a curl config's quoted value, " is \"
+  *) die "pages_config: page format must be xml or csv, not $2" ;;
+  esac
   echo 'silent'
   echo 'show-error'
   for ((i = 0; i < NPAGES; i++)); do
@@ -219,7 +228,7 @@ pages_config() {
     echo "url = \"$GW_URL?api=getdata&$MEMBER_AUTH\""
     echo 'noproxy = "*"'
     echo "header = \"$XML\""
-    echo "data-binary = \"<in><rows mode=\\\"2\\\"><start>$at</start><end>$end</end></rows></in>\""
+    echo "data-binary = \"<in><rows mode=\\\"2\\\"><start>$at</start><end>$end</end></rows>$format</in>\""
     # shellcheck disable=SC2028 # the \n is for curl to expand, not echo
     echo 'write-out = "%{http_code} %{size_download}\n"'
     echo "output = \"$out\""
