@@ -611,7 +611,7 @@ int gw_import_file(const char *db_path, int create, const char *table, const cha
     free(why);
   }
   if (!rc) rc = gw_import_check_target(db_path, create, err, errlen);
-  if (!rc) rc = gw_store_open(db_path, create, &db, err, errlen);
+  if (!rc) rc = gw_store_open(db_path, create ? GW_STORE_CREATE : 0, &db, err, errlen);
   if (!rc) rc = load_rows(db, table, csv_path, &im, max_record, err, errlen);
   layout_free(&im);
   if (rc) {

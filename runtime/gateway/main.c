@@ -4,6 +4,7 @@
 #include "gateway.h"
 #include "import.h"
 #include "http.h"
+#include "store.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -312,7 +313,7 @@ static int demo(int argc, char **argv)
   sqlite3 *db;
   /* demo makes its database when missing, but never changes a file that is not one. */
   if (gw_import_check_target(dbpath, 1, err, sizeof err) ||
-      gw_store_open(dbpath, 1, &db, err, sizeof err)) {
+      gw_store_open(dbpath, GW_STORE_CREATE, &db, err, sizeof err)) {
     fprintf(stderr, "tt-gateway demo: %s\n", err);
     return 1;
   }

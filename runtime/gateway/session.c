@@ -79,7 +79,10 @@ int gw_sess_create(gw_gateway *gw, size_t user, gw_session **out, char *err, siz
   }
   pthread_mutex_init(&s->lock, NULL);
   s->user = user;
-  if (gw_store_open(gw->cfg.database, 0, &s->db, err, errlen) || gw_macro_register_sql(s->db)) {
+  /* Private: every use is under s->lock, or before the session is shared (attach), or the
+   * sqlite3_interrupt of an ending, which SQLite allows from any thread. */
+  if (gw_store_open(gw->cfg.database, GW_STORE_PRIVATE, &s->db, err, errlen) ||
+      gw_macro_register_sql(s->db)) {
     if (!*err) snprintf(err, errlen, "cannot open the session's database");
     session_free(s);
     return -1;

@@ -167,8 +167,9 @@ static const char schema_sql[] =
     " name TEXT NOT NULL, type TEXT NOT NULL, format TEXT, label TEXT,"
     " PRIMARY KEY(version, pos));";
 
-int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t errlen)
+int gw_store_open(const char *path, int how, sqlite3 **db, char *err, size_t errlen)
 {
+  int create = how & GW_STORE_CREATE;
   *db = NULL;
   /* SQLite's own "unable to open database file" does not say why; a plain file path that is
    * missing is the common case, so say that. URIs and :memory: are left to SQLite. */
@@ -177,7 +178,8 @@ int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t 
       stat(path, &sb) != 0)
     return gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,
                          strerror(errno));
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
+              (how & GW_STORE_PRIVATE ? SQLITE_OPEN_NOMUTEX : 0);
   sqlite3 *d = NULL;
   if (sqlite3_open_v2(path, &d, flags, NULL) != SQLITE_OK) {
     gw_store_fail(err, errlen, GW_STORE_ERR_IO, "cannot open database \"%s\": %s", path,

@@ -61,8 +61,14 @@ __attribute__((format(printf, 4, 5))) int gw_store_fail(char *err, size_t errlen
                                                         const char *fmt, ...);
 int gw_store_nomem(char *err, size_t errlen);
 
-/* Open (creating if asked) a database, WAL mode, busy timeout, catalog tables ensured. */
-int gw_store_open(const char *path, int create, sqlite3 **db, char *err, size_t errlen);
+/* gw_store_open's flags. */
+enum {
+  GW_STORE_CREATE = 1, /* make the file if it is missing */
+  GW_STORE_PRIVATE = 2 /* one thread at a time uses the connection (the caller's lock sees to
+                          it): SQLite takes no mutex of its own on every call */
+};
+/* Open a database, WAL mode, busy timeout, catalog tables ensured. */
+int gw_store_open(const char *path, int flags, sqlite3 **db, char *err, size_t errlen);
 
 /* A table name is a dotted path of two or more identifiers: "pub.demo.retail.item". */
 int gw_store_valid_name(const char *name);
