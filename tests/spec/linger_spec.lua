@@ -183,8 +183,9 @@ describe("pool linger", function()
     end
   end)
 
-  it("os.exit gives lingering IDs back first (tt-lua and stock lua5.4)", function()
-    local script = dir .. "/exit.lua"
+  -- A script that lets one ID linger in a run, then does `rest` in that run.
+  local function lingering_script(name, rest)
+    local script = dir .. "/" .. name
     gateway.writefile(script, string.format([[
       local tenten = require "tenten"
       local pool = tenten.pool { gateway = %q, owner = "owner1", password = "secret1", group = "pool1",
@@ -193,9 +194,14 @@ describe("pool linger", function()
         local s = pool:session()
         s:close()
         assert(pool:stats().lingering == 1)
-        os.exit(3)
+        %s
       end)
-    ]], g.url))
+    ]], g.url, rest))
+    return script
+  end
+
+  it("os.exit gives lingering IDs back first (tt-lua and stock lua5.4)", function()
+    local script = lingering_script("exit.lua", "os.exit(3)")
     local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
     for _, cmd in ipairs { gateway.q(bin), "lua5.4" } do
       local out, rc = gateway.run(cmd .. " " .. gateway.q(script) .. " 2>&1")
@@ -208,18 +214,7 @@ describe("pool linger", function()
   -- SIGPIPE's default would end the process where it stands, IDs taken, as soon as `head` has
   -- what it wants; tenten ignores it, so the script runs to its end and gives them back.
   it("a closed stdout (| head -c 1) does not cut the script short (tt-lua and stock lua5.4)", function()
-    local script = dir .. "/pipe.lua"
-    gateway.writefile(script, string.format([[
-      local tenten = require "tenten"
-      local pool = tenten.pool { gateway = %q, owner = "owner1", password = "secret1", group = "pool1",
-        linger = 60 }
-      tenten.run(function()
-        local s = pool:session()
-        s:close()
-        assert(pool:stats().lingering == 1)
-        for i = 1, 20000 do print(string.rep("x", 100) .. i) end
-      end)
-    ]], g.url))
+    local script = lingering_script("pipe.lua", 'for i = 1, 20000 do print(string.rep("x", 100) .. i) end')
     local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
     for _, cmd in ipairs { gateway.q(bin), "lua5.4" } do
       local line = cmd .. " " .. gateway.q(script) .. " | head -c 1 >/dev/null; echo \"rc=${PIPESTATUS[0]}\""

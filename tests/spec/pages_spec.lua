@@ -9,6 +9,7 @@ local gateway = require "gateway"
 local fixture = require "fixture"
 local json = require "tenten.json"
 local tenten = require "tenten"
+local values = require "values"
 
 local q = gateway.q
 local CSV_FORMAT = '<format type="csv" values="formatted"><sep>|</sep><linesep>^</linesep></format>'
@@ -62,37 +63,7 @@ local function hard_row(i)
     na(pick(FLOATS, i), float_of), na(pick(INFERRED, i), float_of) }
 end
 
--- Two values are the same: N/A only with N/A, numbers of the same math.type and value, a zero
--- with its sign, NaN with NaN.
-local function same_value(a, b)
-  if a == tenten.NA or b == tenten.NA then return a == b end
-  if type(a) == "number" and type(b) == "number" then
-    if math.type(a) ~= math.type(b) then return false end
-    if a ~= a then return b ~= b end
-    return a == b and (a ~= 0 or 1 / a == 1 / b)
-  end
-  return type(a) == type(b) and a == b
-end
-
-local function show(v)
-  if type(v) == "string" then
-    local t = string.format("%q", #v > 200 and v:sub(1, 200) .. "..." or v)
-    return (t:gsub("\\\n", "\\n"))
-  end
-  return tostring(v) .. " (" .. (math.type(v) or type(v)) .. ")"
-end
-
-local function assert_same_rows(want, got, what)
-  assert.are.equal(#want, #got, what .. ": row count")
-  for i = 1, #want do
-    assert.are.equal(#want[i], #got[i], what .. ": width of row " .. i)
-    for j = 1, #want[i] do
-      if not same_value(want[i][j], got[i][j]) then
-        error(string.format("%s: row %d column %d: %s vs %s", what, i, j, show(want[i][j]), show(got[i][j])), 2)
-      end
-    end
-  end
-end
+local same_value, show, assert_same_rows = values.same, values.show, values.assert_same_rows
 
 local function assert_same_list(want, got, what)
   assert.are.equal(#want, #got, what .. ": length")

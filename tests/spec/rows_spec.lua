@@ -4,6 +4,7 @@
 -- batch's lists, recycled once dropped, are never reused while the caller holds them.
 local gateway = require "gateway"
 local tenten = require "tenten"
+local values = require "values"
 
 -- Every type, N/A in each, text that XML must escape, non-ASCII, a line break, a column
 -- named "n" (the batch's row count has that key).
@@ -72,27 +73,7 @@ describe("the row path", function()
     return text
   end
 
-  local function same_value(a, b)
-    if a == tenten.NA or b == tenten.NA then return a == b end
-    if type(a) == "number" and type(b) == "number" then
-      return math.type(a) == math.type(b) and (a == b or (a ~= a and b ~= b)) and
-        (a ~= 0 or 1 / a == 1 / b) -- -0.0 stays -0.0
-    end
-    return a == b
-  end
-
-  local function assert_same_rows(want, got, what)
-    assert.are.equal(#want, #got, what .. ": row count")
-    for i = 1, #want do
-      assert.are.equal(#want[i], #got[i], what .. ": width of row " .. i)
-      for j = 1, #want[i] do
-        if not same_value(want[i][j], got[i][j]) then
-          error(string.format("%s: row %d column %d: %s (%s) vs %s (%s)", what, i, j, tostring(want[i][j]),
-            math.type(want[i][j]) or type(want[i][j]), tostring(got[i][j]), math.type(got[i][j]) or type(got[i][j])), 2)
-        end
-      end
-    end
-  end
+  local assert_same_rows = values.assert_same_rows
 
   -- The rows as the gateway's own XML says, read through curl: an independent reading.
   local function gateway_rows(table_name, ops)
