@@ -358,19 +358,13 @@ describe("files of a query result", function()
   end)
 
   it("tt-pull, run as a user runs it: the flags reach the file", function()
-    local build = gateway.absolute(os.getenv("TT_BUILD_DIR") or "build")
-    local source = gateway.absolute(os.getenv("TT_SOURCE_DIR") or ".")
-    local out, rc = gateway.run(string.format("cd %s && env -u LUA_INIT -u LUA_INIT_5_4 TT_LUA=%s TT_GATEWAY=%s " ..
-      "TT_USER=owner1 TT_PASSWORD=secret1 TT_GROUP=pool1 %s --table test.fmt --out cli.csv.gz --sep ';' " ..
-      "--no-header --na NA --compress-level 9 --summary none --progress never </dev/null 2>&1", q(dir),
-      q(build .. "/tt-lua"), q(g.url), q(source .. "/scripts/tt-pull")))
+    local out, rc = gateway.run(gateway.tt_pull_command(dir, g.url, "--table test.fmt --out cli.csv.gz " ..
+      "--sep ';' --no-header --na NA --compress-level 9 --summary none --progress never") .. " 2>&1")
     assert.are.equal(0, rc, out)
     assert.are.equal("1;alpha;1.5\r\n2;b,eta;2\r\n3;NA;NA\r\n", gunzip(dir .. "/cli.csv.gz"))
     os.remove(dir .. "/cli.csv.gz")
-    out, rc = gateway.run(string.format("cd %s && env -u LUA_INIT -u LUA_INIT_5_4 TT_LUA=%s TT_GATEWAY=%s " ..
-      "TT_USER=owner1 TT_PASSWORD=secret1 TT_GROUP=pool1 %s --table test.fmt --out cli.csv --sep ';' " ..
-      "--no-header --na NA --dates iso --compress gzip --compress-level 9 --dry-run </dev/null 2>&1", q(dir),
-      q(build .. "/tt-lua"), q(g.url), q(source .. "/scripts/tt-pull")))
+    out, rc = gateway.run(gateway.tt_pull_command(dir, g.url, "--table test.fmt --out cli.csv --sep ';' " ..
+      "--no-header --na NA --dates iso --compress gzip --compress-level 9 --dry-run") .. " 2>&1")
     assert.are.equal(0, rc, out)
     assert.matches("  options  sep ';', no header, na 'NA', dates iso, gzip level 9\n", out, 1, true)
   end)

@@ -20,10 +20,7 @@ describe("pool linger", function()
 
   -- Exchanges per transaction so far, and the pool's IDs that are not free.
   local function exchanges()
-    local r = g:call("samstatus", OWNER)
-    assert.are.equal(0, r.rc, r.msg)
-    local n = {}
-    for k, v in pairs(r.root:child("exchanges").attrs) do n[k] = tonumber(v) end
+    local n, r = g:exchanges(OWNER)
     local taken = 0
     for _, id in ipairs(r.root:child("samstatus"):all("id")) do
       if id.attrs.free ~= "1" then taken = taken + 1 end
@@ -202,7 +199,7 @@ describe("pool linger", function()
 
   it("os.exit gives lingering IDs back first (tt-lua and stock lua5.4)", function()
     local script = lingering_script("exit.lua", "os.exit(3)")
-    local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
+    local bin = gateway.ttlua
     for _, cmd in ipairs { gateway.q(bin), "lua5.4" } do
       local out, rc = gateway.run(cmd .. " " .. gateway.q(script) .. " 2>&1")
       assert.are.equal(3, rc, out)
@@ -215,7 +212,7 @@ describe("pool linger", function()
   -- what it wants; tenten ignores it, so the script runs to its end and gives them back.
   it("a closed stdout (| head -c 1) does not cut the script short (tt-lua and stock lua5.4)", function()
     local script = lingering_script("pipe.lua", 'for i = 1, 20000 do print(string.rep("x", 100) .. i) end')
-    local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
+    local bin = gateway.ttlua
     for _, cmd in ipairs { gateway.q(bin), "lua5.4" } do
       local line = cmd .. " " .. gateway.q(script) .. " | head -c 1 >/dev/null; echo \"rc=${PIPESTATUS[0]}\""
       local out = gateway.run("bash -c " .. gateway.q(line) .. " 2>&1")
@@ -238,7 +235,7 @@ describe("pool linger", function()
       io.open(%q, "w"):close()
       tenten.sleep(120)
     ]], g.url, ready))
-    local bin = (os.getenv("TT_BUILD_DIR") or "build") .. "/tt-lua"
+    local bin = gateway.ttlua
     local pidfile = dir .. "/linger.pid"
     gateway.sh(string.format("(%s %s >/dev/null 2>&1 & echo $! > %s; wait) &", gateway.q(bin),
       gateway.q(script), gateway.q(pidfile)))

@@ -327,7 +327,7 @@ describe("pages = \"csv\"", function()
     gateway.writefile(files.xml, table.concat(xml))
     gateway.writefile(files.csv, table.concat(csv))
     gateway.writefile(files.logout, "<out><rc>0</rc><msg>bye</msg></out>")
-    local login = gateway.absolute(os.getenv("TT_SOURCE_DIR") or ".") .. "/tests/fixtures/replies/login.xml"
+    local login = gateway.source_dir .. "/tests/fixtures/replies/login.xml"
     local got = {}
     for _, pages in ipairs { "xml", "csv" } do
       local fx = fixture.start { replies = { login = { login }, querydata = { files[pages] },
@@ -477,11 +477,7 @@ describe("pages = \"csv\"", function()
 
     -- The pool's IDs by state, from the gateway itself (not through the proxy).
     local function states()
-      local n = {}
-      for _, id in ipairs(tenten.samstatus(url, "owner1", "secret1", "pool1").ids) do
-        n[id.state] = (n[id.state] or 0) + 1
-      end
-      return n
+      return g:pool_states { uid = "owner1", pswd = "secret1", gid = "pool1" }
     end
 
     -- The gateway's own CSV reply for rows [first, last) of the stations (querydata when
@@ -633,15 +629,10 @@ describe("pages = \"csv\"", function()
   end)
 
   describe("item 3: tt-pull --pages", function()
-    local build = gateway.absolute(os.getenv("TT_BUILD_DIR") or "build")
-    local ttpull = gateway.absolute(os.getenv("TT_SOURCE_DIR") or ".") .. "/scripts/tt-pull"
-
     -- tt-pull in dir with the pool owner's variables; stdout, status, stderr.
     local function run(args)
       local errf = dir .. "/tt-pull.err"
-      local out, rc = gateway.run(string.format("cd %s && env -u LUA_INIT -u LUA_INIT_5_4 TT_LUA=%s TT_GATEWAY=%s " ..
-        "TT_USER=owner1 TT_PASSWORD=secret1 TT_GROUP=pool1 %s --progress never %s </dev/null 2>%s",
-        q(dir), q(build .. "/tt-lua"), q(url), q(ttpull), args, q(errf)))
+      local out, rc = gateway.run(gateway.tt_pull_command(dir, url, "--progress never " .. args) .. " 2>" .. q(errf))
       local err = gateway.readfile(errf) or ""
       os.remove(errf)
       return out, rc, err

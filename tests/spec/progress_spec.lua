@@ -10,11 +10,7 @@ local progress = require "tenten.progress"
 
 local q = gateway.q
 
-local absolute = gateway.absolute
-local build = absolute(os.getenv("TT_BUILD_DIR") or "build")
-local source = absolute(os.getenv("TT_SOURCE_DIR") or ".")
-local ttlua = build .. "/tt-lua"
-local ttpull = source .. "/scripts/tt-pull"
+local ttlua, ttpull = gateway.ttlua, gateway.ttpull
 
 local HOURLY = "pub.demo.weather.hourly90"
 local STATIONS = "pub.demo.weather.stations"

@@ -39,11 +39,7 @@ end
 
 -- The <exchanges> counts of a samstatus reply, as numbers.
 local function exchanges(g)
-  local r = g:call("samstatus", { uid = OWNER.uid, pswd = OWNER.pswd, gid = OWNER.gid })
-  assert.are.equal(0, r.rc, r.msg)
-  local node = assert(r.root:child("exchanges"), r.raw)
-  local n = {}
-  for k, v in pairs(node.attrs) do n[k] = tonumber(v) end
+  local n, r = g:exchanges(OWNER)
   -- the members are <samstatus>'s only children: <exchanges> is beside it, not in it
   for _, c in ipairs(r.root:child("samstatus").children) do assert.are.equal("id", c.tag) end
   return n

@@ -8,10 +8,7 @@ local json = require "tenten.json"
 local q = gateway.q
 
 -- Absolute paths: the runs below change directory.
-local absolute = gateway.absolute
-local build = absolute(os.getenv("TT_BUILD_DIR") or "build")
-local source = absolute(os.getenv("TT_SOURCE_DIR") or ".")
-local ttpull = source .. "/scripts/tt-pull"
+local ttlua, ttpull = gateway.ttlua, gateway.ttpull
 
 describe("tenten.json", function()
   local function fails(text, where, what)
@@ -158,7 +155,7 @@ describe("tt-pull", function()
     local out, rc = gateway.run(string.format(
       "cd %s && env -u TT_GATEWAY -u TT_USER -u TT_PASSWORD -u TT_GROUP -u LUA_INIT -u LUA_INIT_5_4 " ..
       "TT_LUA=%s %s %s %s" ..
-      " </dev/null 2>%s", q(d), q(build .. "/tt-lua"), env or "", q(ttpull), args, q(errf)))
+      " </dev/null 2>%s", q(d), q(ttlua), env or "", q(ttpull), args, q(errf)))
     local err = gateway.readfile(errf) or ""
     os.remove(errf)
     return out, rc, err
@@ -599,7 +596,7 @@ job 2: items
       -- env --default-signal: a background job of a non-interactive shell starts with SIGINT ignored
       gateway.sh(string.format("(cd %s && env -u LUA_INIT -u LUA_INIT_5_4 --default-signal=INT TT_LUA=%s %s %s " ..
         "--table pub.demo.weather.hourly90 --out big.csv --lock run.lock --progress never >out 2>err </dev/null & " ..
-        "echo $! >%s; wait $!; echo $? >%s) >/dev/null 2>&1 &", q(d), q(build .. "/tt-lua"), creds(fx.gw), q(ttpull),
+        "echo $! >%s; wait $!; echo $? >%s) >/dev/null 2>&1 &", q(d), q(ttlua), creds(fx.gw), q(ttpull),
         q(pidfile), q(rcfile)))
       local started = false
       for _ = 1, 400 do

@@ -48,6 +48,20 @@ function M.absolute(path)
   return (M.run("cd " .. q(path) .. " && pwd"):gsub("%s+$", ""))
 end
 
+-- This build's and this source tree's folders, absolute (a spec's command may change
+-- directory first), and the programs the specs run from them.
+M.build_dir = M.absolute(build)
+M.source_dir = M.absolute(os.getenv("TT_SOURCE_DIR") or ".")
+M.ttlua = M.build_dir .. "/tt-lua"
+M.ttpull = M.source_dir .. "/scripts/tt-pull"
+
+-- The shell command that runs tt-pull in folder dir as pool1's owner against url, nothing
+-- of the caller's Lua start-up (LUA_INIT) leaking in, stdin empty; args as the shell reads them.
+function M.tt_pull_command(dir, url, args)
+  return string.format("cd %s && env -u LUA_INIT -u LUA_INIT_5_4 TT_LUA=%s TT_GATEWAY=%s TT_USER=owner1 " ..
+    "TT_PASSWORD=secret1 TT_GROUP=pool1 %s %s </dev/null", q(dir), q(M.ttlua), q(url), q(M.ttpull), args)
+end
+
 function M.readfile(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -292,6 +306,33 @@ function Gateway:call(api, params, body, opts)
   os.remove(opts.out)
   os.remove(opts.out .. ".in")
   return M.reply(raw, tonumber(status))
+end
+
+-- samstatus of a pool as its owner (params: { uid =, pswd =, gid = }): the reply, which must
+-- be rc 0 and carry the gateway's <exchanges> counts.
+local function samstatus(self, params)
+  local r = self:call("samstatus", { uid = params.uid, pswd = params.pswd, gid = params.gid })
+  assert(r.rc == 0, "samstatus failed: " .. tostring(r.rc) .. " " .. tostring(r.msg))
+  assert(r.root:child("exchanges"), "samstatus has no <exchanges>: " .. tostring(r.raw))
+  return r
+end
+
+-- The exchanges the gateway counted, per transaction, as numbers; and the samstatus reply.
+function Gateway:exchanges(params)
+  local r = samstatus(self, params)
+  local n = {}
+  for k, v in pairs(r.root:child("exchanges").attrs) do n[k] = tonumber(v) end
+  return n, r
+end
+
+-- How many of the pool's IDs are in each state: { BUSY = 2, WARM = 1, ... }, straight from
+-- the gateway (never through a proxy a test put in front of it).
+function Gateway:pool_states(params)
+  local n = {}
+  for _, id in ipairs(samstatus(self, params).root:child("samstatus"):all("id")) do
+    n[id.attrs.state] = (n[id.attrs.state] or 0) + 1
+  end
+  return n
 end
 
 -- Log in; returns a session table { uid =, sid =, pswd = } or raises with the reply.
