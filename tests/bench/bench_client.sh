@@ -35,14 +35,9 @@ HOLD=0.001           # seconds each holder keeps its ID in table 4
 XML='Content-Type: text/xml'
 
 build_targets tt-gateway tt-lua
-TTLUA=$BUILD_DIR/tt-lua
-[[ -x $TTLUA ]] || die "no $TTLUA after the build"
 command -v curl >/dev/null || die "curl is not installed"
 command -v xargs >/dev/null || die "xargs is not installed"
-# GNU time gives the peak RSS of a child (%M); the bash keyword cannot.
-if ! /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-  die "GNU time (/usr/bin/time) is needed for the peak RSS columns"
-fi
+need_gnu_time "the peak RSS columns"
 make_workdir
 
 demo_db

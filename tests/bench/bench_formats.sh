@@ -19,8 +19,6 @@ NROWS=1051200
 PAGE_ROWS=50000
 
 build_targets tt-gateway tt-lua
-TTLUA=$BUILD_DIR/tt-lua
-[[ -x $TTLUA ]] || die "no $TTLUA after the build"
 make_workdir
 demo_db
 write_config "$WORK/gateway.lua" "$DB" 1 "$PAGE_ROWS"

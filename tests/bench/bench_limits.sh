@@ -22,9 +22,7 @@ CELLS=20000      # the limit: 3,125 rows x 6 columns fit, 6,250 do not
 FINAL_ROWS=3125
 
 build_targets tt-gateway tt-lua
-TTLUA=$BUILD_DIR/tt-lua
-[[ -x $TTLUA ]] || die "no $TTLUA after the build"
-/usr/bin/time -f %U -o /dev/null true 2>/dev/null || die "GNU time (/usr/bin/time) is needed for the CPU column"
+need_gnu_time "the CPU column"
 make_workdir
 
 demo_db

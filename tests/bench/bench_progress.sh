@@ -20,9 +20,7 @@ NROWS=1051200
 PAGE_ROWS=50000
 
 build_targets tt-gateway tt-lua
-TTLUA=$BUILD_DIR/tt-lua
-[[ -x $TTLUA ]] || die "no $TTLUA after the build"
-/usr/bin/time -f %U -o /dev/null true 2>/dev/null || die "GNU time (/usr/bin/time) is needed for the CPU column"
+need_gnu_time "the CPU column"
 make_workdir
 
 demo_db

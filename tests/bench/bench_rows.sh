@@ -40,16 +40,13 @@ XML='Content-Type: text/xml'
 
 build_targets tt-gateway tt-lua
 command -v curl >/dev/null || die "curl is not installed"
-if ! /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-  die "GNU time (/usr/bin/time) is needed for the CPU and peak RSS columns"
-fi
+need_gnu_time "the CPU and peak RSS columns"
 make_workdir
 
 # The base, built in its own tree (so its tt-lua reads its own Lua files).
 base_build "$BASE_REF" tt-lua
-[[ -x $BASE_DIR/tt-lua ]] || die "no tt-lua in $BASE_DIR"
 BASE_NAME="$BASE_REF ($(git -C "$SOURCE_DIR" rev-parse --short "$BASE_REF"))"
-declare -A TTLUA=([after]=$BUILD_DIR/tt-lua [before]=$BASE_DIR/tt-lua)
+declare -A BUILD_TTLUA=([after]=$TTLUA [before]=$BASE_DIR/tt-lua)
 
 demo_db
 write_config "$WORK/gateway.lua" "$DB" 2 "$PAGE_ROWS"
@@ -97,7 +94,7 @@ done
 # Untimed warm-up of both clients and the gateway's page cache.
 for line in "write xml after" "write csv after" "write xml before"; do
   read -r mode fmt build <<<"$line"
-  "${TTLUA[$build]}" "$BENCH_DIR/client_rows.lua" "$mode" "$fmt" "$TABLE" "$NROWS" "$PAGE_ROWS" \
+  "${BUILD_TTLUA[$build]}" "$BENCH_DIR/client_rows.lua" "$mode" "$fmt" "$TABLE" "$NROWS" "$PAGE_ROWS" \
     >/dev/null || die "tt-lua $fmt ($build) failed"
 done
 
@@ -119,7 +116,7 @@ for ((r = 0; r < RUNS; r++)); do
     read -r mode fmt build <<<"$line"
     [[ $mode == curl ]] && continue
     out=$WORK/$mode-$fmt-$build.out
-    /usr/bin/time -f %M -o "$out.rss" "${TTLUA[$build]}" "$BENCH_DIR/client_rows.lua" "$mode" "$fmt" \
+    /usr/bin/time -f %M -o "$out.rss" "${BUILD_TTLUA[$build]}" "$BENCH_DIR/client_rows.lua" "$mode" "$fmt" \
       "$TABLE" "$NROWS" "$PAGE_ROWS" >"$out" || die "tt-lua $mode $fmt ($build) failed"
     if grep -q '^unsupported' "$out"; then
       CPU[$line]=- WALL[$line]=- RSS[$line]=-

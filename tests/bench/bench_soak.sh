@@ -20,8 +20,7 @@ parse_args "--tasks TASKS --rounds ROUNDS --p P" "$@"
 [[ $TASKS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "tasks and rounds must be whole numbers above 0"
 
 build_targets tt-gateway tt-lua tt-fixture
-TTLUA=$BUILD_DIR/tt-lua FIXTURE=$BUILD_DIR/tt-fixture
-[[ -x $TTLUA && -x $FIXTURE ]] || die "no $TTLUA or $FIXTURE after the build"
+FIXTURE=$BUILD_DIR/tt-fixture
 make_workdir
 
 DB=$WORK/demo.db

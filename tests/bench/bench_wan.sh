@@ -49,9 +49,7 @@ WAIT=0.1        # seconds between busy getuids for curl and the thread-per-pull 
 UNAVOIDABLE=1   # exchanges a pull cannot avoid (see the top)
 
 build_targets tt-gateway tt-lua bench_py1010_like
-TTLUA=$BUILD_DIR/tt-lua
 PY1010=$BUILD_DIR/bench_py1010_like
-[[ -x $TTLUA && -x $PY1010 ]] || die "no $TTLUA or $PY1010 after the build"
 command -v curl >/dev/null || die "curl is not installed"
 make_workdir
 BASE=${TT_BENCH_BASE:-}

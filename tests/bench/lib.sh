@@ -10,6 +10,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SOURCE_DIR=$(cd "$BENCH_DIR/../.." && pwd)
 BUILD_DIR=${TT_BUILD_DIR:-$SOURCE_DIR/build}
 GATEWAY=$BUILD_DIR/tt-gateway
+# shellcheck disable=SC2034 # for the scripts that source this
+TTLUA=$BUILD_DIR/tt-lua
 
 GW_PID=
 GW_URL=
@@ -64,17 +66,33 @@ demo_db() {
   fi
 }
 
-# Configure the build tree if needed and bring the given targets up to date (quietly: the
-# benchmark's output is the table).
-build_targets() {
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" >/dev/null || die "cmake configure failed"
+# build_in SRC DIR WHAT TARGET...: configure build tree DIR from source tree SRC if needed and
+# bring the targets up to date (quietly: the benchmark's output is the table); each target is
+# a program DIR/TARGET afterwards. WHAT names the tree in errors.
+build_in() {
+  local src=$1 dir=$2 what=$3 log target
+  shift 3
+  if [[ ! -f $dir/CMakeCache.txt ]]; then
+    cmake -S "$src" -B "$dir" >/dev/null || die "cmake of $what failed"
   fi
-  local log
-  if ! log=$(cmake --build "$BUILD_DIR" -j2 --target "$@" 2>&1); then
+  if ! log=$(cmake --build "$dir" -j2 --target "$@" 2>&1); then
     printf '%s\n' "$log" >&2
-    die "build of $* failed"
+    die "build of $* ($what) failed"
   fi
+  for target in "$@"; do
+    [[ -x $dir/$target ]] || die "no $dir/$target after the build of $what"
+  done
+}
+
+# build_targets TARGET...: this tree's build (BUILD_DIR).
+build_targets() {
+  build_in "$SOURCE_DIR" "$BUILD_DIR" "this tree" "$@"
+}
+
+# need_gnu_time WHAT: GNU time (/usr/bin/time) gives a child's CPU and peak RSS (%U, %M); the
+# bash keyword cannot. Dies naming WHAT (the columns that need it) when it is missing.
+need_gnu_time() {
+  /usr/bin/time -f %M -o /dev/null true 2>/dev/null || die "GNU time (/usr/bin/time) is needed for $1"
 }
 
 # base_build REV TARGET...: build the given targets of git revision REV (read-only: git
@@ -87,12 +105,7 @@ base_build() {
   mkdir -p "$tree"
   git -C "$SOURCE_DIR" archive "$rev" | tar -x -C "$tree" || die "cannot read revision $rev"
   BASE_DIR=$tree/build
-  cmake -S "$tree" -B "$BASE_DIR" >/dev/null || die "cmake of $rev failed"
-  local log
-  if ! log=$(cmake --build "$BASE_DIR" -j2 --target "$@" 2>&1); then
-    printf '%s\n' "$log" >&2
-    die "build of $rev failed"
-  fi
+  build_in "$tree" "$BASE_DIR" "$rev" "$@"
 }
 
 # A private temp dir, and a trap that stops the gateway and removes the dir however the script
