@@ -52,8 +52,22 @@ local function login(s, uid, password, mode, limits)
   s._enc = reply:field("pswd")
 end
 
+-- Put a leased member on pool session s: the member's platform session when it came still
+-- logged in (handed over by a task a moment ago, or lingering: returns true), else a login.
+local function take_member(s, member, limits)
+  s._member, s.username = member, member.uid
+  if member.sid then
+    s.sid, s._enc = member.sid, member.enc
+    return true
+  end
+  login(s, member.uid, s._pool.member_password, s.mode, limits)
+  member.sid, member.enc = s.sid, s._enc
+  return false
+end
+
 -- opts: gateway, user, password, mode, group, wait, retry, retries, acquire_timeout, backoff,
--- logfile, timeout, stall, reuse_connection, member_password, cafile, proxy, insecure.
+-- logfile, log_bodies, timeout, stall, reuse_connection, querydata, pages, member_password,
+-- cafile, proxy, insecure.
 function M.open(opts, fname)
   fname = fname or "tenten.session"
   local started = core.now()
@@ -91,8 +105,6 @@ function M.open(opts, fname)
   if s._pool then
     s._conn = s._pool.conn
     local member = s._pool:acquire()
-    s._member = member
-    s.username = member.uid
     -- Until this session is returned nobody else can release the member: a failed login or
     -- a task cancelled during it gives the ID back here.
     local opened = false
@@ -100,13 +112,7 @@ function M.open(opts, fname)
       -- never raises: the login's error (or the cancel) is the one that goes on
       if not opened then pcall(s._pool.release, s._pool, member) end
     end })
-    if member.sid then
-      s.sid, s._enc = member.sid, member.enc -- handed over still logged in
-      s._handed = true
-    else
-      login(s, member.uid, s._pool.member_password, mode, s._pool:limits(started))
-      member.sid, member.enc = s.sid, s._enc
-    end
+    s._handed = take_member(s, member, s._pool:limits(started))
     opened = true
   else
     s._conn = conn
@@ -185,15 +191,7 @@ local function renew(s)
   old.sid, old.enc = nil, nil -- released by its clear password
   pool:release(old, true)
   pool:release_lingering()
-  local member = pool:acquire()
-  s._member = member
-  s.username = member.uid
-  if member.sid then
-    s.sid, s._enc = member.sid, member.enc -- a task's handoff: used a moment ago
-  else
-    login(s, member.uid, pool.member_password, s.mode, pool:limits(core.now()))
-    member.sid, member.enc = s.sid, s._enc
-  end
+  take_member(s, pool:acquire(), pool:limits(core.now()))
 end
 
 -- One call on the session. The first call of a session handed over logged in that answers
@@ -251,8 +249,10 @@ end
 -- The body of a query: the table name is ours to escape; the ops are the caller's XML, pasted
 -- in as they are (the platform takes them as child elements of <ops>, as its docs and public
 -- clients send them; a raw "<" inside an attribute value stays raw).
-function M.query_body(table_name, ops)
-  return "<in><name>" .. core.xmlescape(table_name) .. "</name><ops>" .. (ops or "") .. "</ops></in>"
+-- more: elements after <ops> (querydata's <rows> and <format>).
+function M.query_body(table_name, ops, more)
+  return "<in><name>" .. core.xmlescape(table_name) .. "</name><ops>" .. (ops or "") .. "</ops>" .. (more or "") ..
+    "</in>"
 end
 
 -- The <format> a query's pages ask for (q.pages, else the connection's `pages`): none for
@@ -280,9 +280,8 @@ local function run(self, with_page)
   local reply, first
   if with_page and s._conn.querydata then
     local err
-    reply, err = attempt(s, "querydata", "<in><name>" .. core.xmlescape(self.table) .. "</name><ops>" .. self.ops ..
-      '</ops><rows mode="2"><start>0</start><end>' .. size .. "</end></rows>" .. page_format(self) .. "</in>",
-      function(h)
+    reply, err = attempt(s, "querydata", M.query_body(self.table, self.ops,
+      '<rows mode="2"><start>0</start><end>' .. size .. "</end></rows>" .. page_format(self)), function(h)
         h.first, h.asked, h.count_unknown = 0, size, true
         self._inflight = h -- the first page in flight, for the progress display
       end)
