@@ -550,10 +550,9 @@ function Query:column(name)
   while true do
     local page, n = next_page()
     if not page then return out end
-    for i = 1, n do
-      k = k + 1
-      out[k] = page:row(i)[1]
-    end
+    local values = page:batch()[1] -- the page as its one column: no table per row
+    table.move(values, 1, n, k + 1, out)
+    k = k + n
     page:close()
   end
 end
