@@ -45,9 +45,9 @@ build = {
 v=`sed -n 's/^project(tenten-lua VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt` && test -n "$v" &&
 mkdir -p build-rock &&
 $(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -DTT_VERSION="\"$v\"" -fvisibility=hidden \
-  -I$(LUA_INCDIR) -Iruntime/core -Iruntime/binding -I$(LIBXML2_INCDIR)/libxml2 -I$(ZLIB_INCDIR) \
-  runtime/core/csv.c runtime/core/http.c runtime/core/loop.c runtime/core/page.c \
-  runtime/core/reply.c runtime/core/sig.c runtime/core/write.c \
+  -I$(LUA_INCDIR) -Iruntime/core -Iruntime/common -Iruntime/binding -I$(LIBXML2_INCDIR)/libxml2 \
+  -I$(ZLIB_INCDIR) runtime/common/number.c runtime/core/csv.c runtime/core/http.c runtime/core/loop.c \
+  runtime/core/page.c runtime/core/reply.c runtime/core/sig.c runtime/core/write.c \
   runtime/binding/core.c runtime/binding/reply.c runtime/binding/writer.c \
   -o build-rock/core.so $(LIBFLAG) -L$(CURL_LIBDIR) -L$(LIBXML2_LIBDIR) -L$(ZLIB_LIBDIR) \
   -lcurl -lxml2 -lz -lm

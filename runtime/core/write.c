@@ -4,6 +4,7 @@
 #include "write.h"
 
 #include "err.h"
+#include "number.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -265,17 +266,6 @@ static int plain_decimal(const char *s, size_t n)
   return sig <= 15;
 }
 
-/* A double as text that reads back to it: the first of %.15g, %.16g, %.17g that does. */
-static size_t format_double(double v, char *buf, size_t cap)
-{
-  int len = 0;
-  for (int prec = 15; prec <= 17; prec++) {
-    len = snprintf(buf, cap, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
-  }
-  return len > 0 ? (size_t)len : 0;
-}
-
 static void put_json_value(out *o, char type, const char *s, size_t n)
 {
   char buf[40];
@@ -299,7 +289,7 @@ static void put_json_value(out *o, char type, const char *s, size_t n)
     else if (!isfinite(v))
       put(o, "null", 4); /* JSON has no inf or nan */
     else
-      put(o, buf, format_double(v, buf, sizeof buf));
+      put(o, buf, tt_double_text(v, buf));
   } else {
     put_json_string(o, s, n);
   }

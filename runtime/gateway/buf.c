@@ -1,5 +1,6 @@
 /* buf: growable byte buffer with XML and CSV escaping, used to build every reply. */
 #include "buf.h"
+#include "number.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -84,46 +85,12 @@ void gw_buf_int(gw_buf *b, int64_t v)
 
 void gw_buf_double(gw_buf *b, double v)
 {
-  char tmp[32];
   if (!isfinite(v)) {
     gw_buf_puts(b, isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
     return;
   }
-  /* Most values have a few decimals (a temperature, a price): m = v x 10^k is a whole number
-   * for a small k. The text "m with k decimals" then reads back as m / 10^k, an exact
-   * division correctly rounded, so when that equals v it is what %.15g would print (v is
-   * within half an ulp of that text, far inside %.15g's rounding), without the two library
-   * calls that were a third of a page's cost. */
-  static const double scale[] = {1, 10, 100, 1000, 10000};
-  for (int k = 0; k < 5; k++) {
-    double m = v * scale[k];
-    if (fabs(m) >= 1e15 || m != floor(m) || m / scale[k] != v) continue;
-    char *p = tmp + sizeof tmp;
-    uint64_t u = (uint64_t)fabs(m);
-    int decimals = k;
-    while (decimals && u % 10 == 0) { /* 23.40 is 23.4, as %g prints it */
-      u /= 10;
-      decimals--;
-    }
-    for (int d = 0; d < decimals; d++) {
-      *--p = (char)('0' + u % 10);
-      u /= 10;
-    }
-    if (decimals) *--p = '.';
-    do {
-      *--p = (char)('0' + u % 10);
-      u /= 10;
-    } while (u);
-    if (signbit(v)) *--p = '-';
-    gw_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
-    return;
-  }
-  /* Else the shortest of %.15g/%.16g/%.17g that parses back to the same double. */
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-    if (strtod(tmp, NULL) == v) break;
-  }
-  gw_buf_puts(b, tmp);
+  char tmp[TT_DOUBLE_TEXT];
+  gw_buf_add(b, tmp, tt_double_text(v, tmp));
 }
 
 size_t gw_utf8_len(const char *str, size_t i, size_t n)

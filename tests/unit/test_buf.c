@@ -1,7 +1,8 @@
 /*
  * test_buf: unit tests of the gateway's text buffer (buf.c), here the number formatting every
- * page goes through: gw_buf_double's fast path for values with few decimals must print exactly
- * what the library's shortest %.15g/%.16g/%.17g form prints, for every kind of double.
+ * page goes through: gw_buf_double (runtime/common/number.c's tt_double_text, which the
+ * client's JSON writer uses too) must print, fast path for values with few decimals or not,
+ * exactly what the library's shortest %.15g/%.16g/%.17g form prints, for every kind of double.
  * Standalone: prints a line per group and ends with "N passed, M failed".
  */
 #include "buf.h"
