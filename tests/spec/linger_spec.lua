@@ -48,10 +48,14 @@ describe("pool linger", function()
     return tenten.pool(o)
   end
 
+  -- One query on a pooled session, its rows read: the result fits one page.
   local function query_on(pool)
     local s <close> = pool:session()
     local q = s:query("pub.demo.weather.stations")
     q:run()
+    local n = 0
+    for _ in q:rows() do n = n + 1 end
+    assert(n == q.nrows and n > 0, "rows read: " .. n .. " of " .. tostring(q.nrows))
     return q.nrows
   end
 
@@ -68,7 +72,10 @@ describe("pool linger", function()
     end)
     assert.are.equal(4, d.getuid)
     assert.are.equal(4, d.login)
+    -- a result of one page is one exchange: querydata, no query, no getdata
     assert.are.equal(16, d.querydata)
+    assert.are.equal(0, d.query)
+    assert.are.equal(0, d.getdata)
     -- the run's end gave every lingering ID back at once, though 30 s had not passed
     assert.are.equal(4, d.reluid)
     assert.are.equal(0, taken)
